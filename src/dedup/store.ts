@@ -1,0 +1,25 @@
+/**
+ * Deduplication on the task token's hash (never the token). A message first *claims* the hash for
+ * a lease as long as its visibility timeout, so a crashed replica cannot block a token for longer
+ * than SQS would hide the message; after the outcome it either *completes* the hash (the task is
+ * failed or already closed: every later copy is a duplicate) or *releases* it (try again later).
+ */
+export type ClaimResult =
+  /** This owner holds the hash now and may call Step Functions. */
+  | 'claimed'
+  /** The task was already failed or found closed: the message is a duplicate. */
+  | 'done'
+  /** Another owner holds an unexpired claim: hand the message back and look again later. */
+  | 'busy';
+
+export type StoreKind = 'memory' | 'redis';
+
+export interface DedupStore {
+  readonly kind: StoreKind;
+  claim(hash: string, owner: string, leaseMs: number): Promise<ClaimResult>;
+  /** Records the hash as done for `ttlMs`, whoever held the claim. */
+  complete(hash: string, ttlMs: number): Promise<void>;
+  /** Drops the claim if `owner` still holds it. */
+  release(hash: string, owner: string): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,46 @@
+/**
+ * The service's entry point (`npm start`, the container's `node dist/main.js`): configuration from
+ * the environment, then the relay, then signals. SIGTERM and SIGINT drain gracefully and exit 0.
+ */
+import { loadConfig } from './config.js';
+import { ConfigError } from './errors.js';
+import { startService } from './service.js';
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`sfn-failure-relay: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const service = await startService(config);
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      // A second signal while draining: the operator means it. Messages in flight reappear after
+      // their visibility timeout, so this loses nothing either.
+      service.logger.warn({ signal }, 'second signal, exiting now');
+      process.exit(1);
+    }
+    service.logger.info({ signal }, 'draining');
+    service.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        service.logger.error({ err: { name: (err as Error)?.name } }, 'drain failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`sfn-failure-relay: failed to start: ${(err as Error)?.name}: ${(err as Error)?.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,187 @@
+/**
+ * Where a message's fate is decided: one pure function from what happened to what to do. The
+ * README's outcome table is written from this file; keep them in step.
+ */
+import type { PoisonReason } from './event.js';
+import type { SendResult } from './stepFunctions.js';
+
+/** What the relay learned about one message, at the step where its path ended. */
+export type Evidence =
+  | { stage: 'parse'; reason: PoisonReason; detail: string }
+  | { stage: 'dedup'; claim: 'done' | 'busy' }
+  | { stage: 'dedup'; claim: 'unavailable' }
+  /**
+   * Step Functions was not called: the circuit is open, or processing was interrupted (shutdown
+   * deadline, or the visibility-extension cap) before the call.
+   */
+  | { stage: 'intake'; cause: 'breaker_open' | 'interrupted' }
+  | { stage: 'send'; result: SendResult };
+
+export type DeadLetterReason =
+  | PoisonReason
+  | 'sfn_invalid_token'
+  | 'sfn_task_does_not_exist'
+  | 'sfn_invalid_request'
+  | 'retries_exhausted';
+
+/** Why a message goes back to the queue. */
+export type RetryCause =
+  | 'throttled'
+  | 'unavailable'
+  | 'unexpected'
+  | 'unauthorized'
+  | 'busy'
+  | 'store_unavailable'
+  | 'breaker_open'
+  | 'interrupted';
+
+export type Outcome =
+  /** SendTaskFailure succeeded: delete, record the token as done. */
+  | { kind: 'failed' }
+  /** The task was already closed (`TaskTimedOut`): delete, record as done. */
+  | { kind: 'alreadyClosed' }
+  /** The token was done before: delete without calling Step Functions. */
+  | { kind: 'duplicate' }
+  /** Can never succeed: DLQ with the reason, then delete. */
+  | { kind: 'deadLetter'; reason: DeadLetterReason; detail: string }
+  /** Hand back to the queue, visible again after `delaySeconds`. */
+  | { kind: 'retryLater'; delaySeconds: number; cause: RetryCause; errorName?: string };
+
+export type OutcomeKind = Outcome['kind'];
+
+export interface FateSettings {
+  receiveCount: number;
+  maxReceives: number;
+  retryBaseDelaySeconds: number;
+  retryMaxDelaySeconds: number;
+  visibilityTimeoutSeconds: number;
+  /** In [0, 1); injected so tests can pin the jitter. */
+  random: () => number;
+}
+
+type ErrorClass =
+  | { kind: 'closed' }
+  | { kind: 'dead'; reason: DeadLetterReason }
+  | { kind: 'retry'; cause: 'throttled' | 'unavailable' | 'unexpected' | 'unauthorized' | 'interrupted' };
+
+const BY_NAME: Record<string, ErrorClass> = {
+  TaskTimedOut: { kind: 'closed' },
+  InvalidToken: { kind: 'dead', reason: 'sfn_invalid_token' },
+  TaskDoesNotExist: { kind: 'dead', reason: 'sfn_task_does_not_exist' },
+  ValidationException: { kind: 'dead', reason: 'sfn_invalid_request' },
+  InvalidParameterValue: { kind: 'dead', reason: 'sfn_invalid_request' },
+  SerializationException: { kind: 'dead', reason: 'sfn_invalid_request' },
+  ThrottlingException: { kind: 'retry', cause: 'throttled' },
+  KmsThrottlingException: { kind: 'retry', cause: 'throttled' },
+  TooManyRequestsException: { kind: 'retry', cause: 'throttled' },
+  AccessDeniedException: { kind: 'retry', cause: 'unauthorized' },
+  UnrecognizedClientException: { kind: 'retry', cause: 'unauthorized' },
+  InvalidSignatureException: { kind: 'retry', cause: 'unauthorized' },
+  SignatureDoesNotMatch: { kind: 'retry', cause: 'unauthorized' },
+  IncompleteSignature: { kind: 'retry', cause: 'unauthorized' },
+  MissingAuthenticationToken: { kind: 'retry', cause: 'unauthorized' },
+  InvalidClientTokenId: { kind: 'retry', cause: 'unauthorized' },
+  ExpiredTokenException: { kind: 'retry', cause: 'unauthorized' },
+  ExpiredToken: { kind: 'retry', cause: 'unauthorized' },
+  CredentialsProviderError: { kind: 'retry', cause: 'unauthorized' },
+  KmsAccessDeniedException: { kind: 'retry', cause: 'unauthorized' },
+  KmsInvalidStateException: { kind: 'retry', cause: 'unauthorized' },
+  AbortError: { kind: 'retry', cause: 'interrupted' },
+};
+
+const NETWORK = new Set([
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ServiceUnavailable',
+  'InternalFailure',
+  'InternalServerError',
+]);
+
+/** Maps a Step Functions error to its class; unknown errors are retried, never dropped. */
+export function classifyError(errorName: string, httpStatus: number | undefined): ErrorClass {
+  const known = BY_NAME[errorName];
+  if (known !== undefined) return known;
+  if (httpStatus === 429) return { kind: 'retry', cause: 'throttled' };
+  if (NETWORK.has(errorName) || httpStatus === undefined || httpStatus >= 500) {
+    return { kind: 'retry', cause: 'unavailable' };
+  }
+  return { kind: 'retry', cause: 'unexpected' };
+}
+
+/** Causes that are not the message's fault never count toward MAX_RECEIVES. */
+const BLAMELESS: ReadonlySet<RetryCause> = new Set([
+  'unauthorized',
+  'busy',
+  'store_unavailable',
+  'breaker_open',
+  'interrupted',
+]);
+
+/**
+ * Visibility delay for a message handed back: exponential in the receive count, capped, with
+ * "equal jitter" (half fixed, half random) so the delay both grows and spreads.
+ */
+export function handBackDelay(f: FateSettings, cap = f.retryMaxDelaySeconds): number {
+  const exponent = Math.min(Math.max(f.receiveCount - 1, 0), 30);
+  const ceiling = Math.min(cap, f.retryMaxDelaySeconds, f.retryBaseDelaySeconds * 2 ** exponent);
+  return Math.min(43_200, Math.ceil(ceiling / 2 + f.random() * (ceiling / 2)));
+}
+
+function retryLater(cause: RetryCause, f: FateSettings, errorName?: string, httpStatus?: number): Outcome {
+  if (!BLAMELESS.has(cause) && f.receiveCount >= f.maxReceives) {
+    const status = httpStatus === undefined ? '' : ` (HTTP ${httpStatus})`;
+    return {
+      kind: 'deadLetter',
+      reason: 'retries_exhausted',
+      detail: `gave up after ${f.receiveCount} receives; last error ${errorName ?? cause}${status}`,
+    };
+  }
+  const delaySeconds =
+    cause === 'interrupted' ? 0 : handBackDelay(f, cause === 'busy' ? f.visibilityTimeoutSeconds : undefined);
+  return errorName === undefined
+    ? { kind: 'retryLater', delaySeconds, cause }
+    : { kind: 'retryLater', delaySeconds, cause, errorName };
+}
+
+/** The one place a message's fate is decided. */
+export function decide(evidence: Evidence, f: FateSettings): Outcome {
+  switch (evidence.stage) {
+    case 'parse':
+      return { kind: 'deadLetter', reason: evidence.reason, detail: evidence.detail };
+    case 'dedup':
+      if (evidence.claim === 'done') return { kind: 'duplicate' };
+      return retryLater(evidence.claim === 'busy' ? 'busy' : 'store_unavailable', f);
+    case 'intake':
+      return retryLater(evidence.cause, f);
+    case 'send': {
+      const r = evidence.result;
+      if (r.ok) return { kind: 'failed' };
+      const cls = classifyError(r.errorName, r.httpStatus);
+      switch (cls.kind) {
+        case 'closed':
+          return { kind: 'alreadyClosed' };
+        case 'dead':
+          return { kind: 'deadLetter', reason: cls.reason, detail: `${r.errorName}: ${r.message}` };
+        case 'retry':
+          return retryLater(cls.cause, f, r.errorName, r.httpStatus);
+      }
+    }
+  }
+}
+
+/** Errors that mean Step Functions is failing for everyone, not for this message (breaker input). */
+export function isWholesaleFailure(result: SendResult): boolean {
+  if (result.ok) return false;
+  const cls = classifyError(result.errorName, result.httpStatus);
+  // Per-message surprises ('unexpected' 4xx) and our own interruptions say nothing about the service.
+  return cls.kind === 'retry' && cls.cause !== 'interrupted' && cls.cause !== 'unexpected';
+}

@@ -1,0 +1,241 @@
+/**
+ * Assembly: configuration → clients → dedup store, limiter, breaker → relay → pollers → HTTP.
+ * `main.ts` wraps this with signals; tests and the demo start it in-process.
+ */
+import type { Server } from 'node:http';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { Redis } from 'ioredis';
+import type { DestinationStream } from 'pino';
+import { SendBreaker } from './breaker.js';
+import type { Config } from './config.js';
+import { Pollers } from './consumer.js';
+import { FallbackDedupStore } from './dedup/fallback.js';
+import { MemoryDedupStore } from './dedup/memory.js';
+import { RedisDedupStore } from './dedup/redis.js';
+import type { DedupStore } from './dedup/store.js';
+import { createHttpServer, listen } from './http.js';
+import { createLogger, type Logger } from './log.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { createLimiter } from './rateLimit.js';
+import { Relay } from './relay.js';
+import { createSfnClient, sendTaskFailure } from './stepFunctions.js';
+
+export interface Service {
+  /** The port `/healthz`, `/readyz` and `/metrics` listen on. */
+  readonly port: number;
+  readonly relay: Relay;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  /** Graceful drain: readiness off, polling stops, in-flight messages finish or are handed back. */
+  stop(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  /** Where logs go (default stdout). */
+  logDestination?: DestinationStream;
+}
+
+export function createSqsClient(region: string, endpoint: string | undefined): SQSClient {
+  // The endpoint must be set on the client itself: otherwise the SDK sends each call to the host of
+  // its QueueUrl, which for emulators (and VPC endpoints) is not where SQS answers.
+  return new SQSClient({ region, ...(endpoint === undefined ? {} : { endpoint }) });
+}
+
+function createRedis(url: string, logger: Logger): Redis {
+  const redis = new Redis(url, {
+    // Fail fast while Redis is away, so the fallback store answers instead of commands queueing.
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    enableAutoPipelining: true,
+    connectTimeout: 2000,
+    commandTimeout: 1000,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
+  let last = 0;
+  redis.on('error', (err: Error) => {
+    // ioredis reports every reconnect attempt; one line per 10 s is enough.
+    if (Date.now() - last > 10_000) {
+      last = Date.now();
+      logger.warn({ err: { name: err.name, message: err.message } }, 'redis connection error');
+    }
+  });
+  return redis;
+}
+
+function waitReady(redis: Redis, ms: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    redis.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+export async function startService(config: Config, options: ServiceOptions = {}): Promise<Service> {
+  const logger = createLogger(config.logLevel, options.logDestination);
+  const metrics = createMetrics();
+  const sqs = createSqsClient(config.region, config.sqsEndpoint);
+  const sfn = createSfnClient({
+    region: config.region,
+    endpoint: config.sfnEndpoint,
+    maxAttempts: config.sfnMaxAttempts,
+    retryMode: config.sfnRetryMode,
+    requestTimeoutMs: config.sfnRequestTimeoutMs,
+  });
+
+  const memory = new MemoryDedupStore();
+  let redis: Redis | undefined;
+  let dedup: DedupStore = memory;
+  if (config.redisUrl !== undefined) {
+    redis = createRedis(config.redisUrl, logger);
+    await waitReady(redis, 5000);
+    const r = redis;
+    dedup = new FallbackDedupStore(new RedisDedupStore(r, config.dedupKeyPrefix), memory, {
+      probe: () => r.ping(),
+      probeIntervalMs: 1000,
+      logger,
+      onChange: (kind) => metrics.setDedupStore(kind),
+    });
+  }
+  metrics.setDedupStore(dedup.kind);
+  const sweep = setInterval(() => memory.sweep(), 60_000);
+  sweep.unref();
+
+  const limiter = createLimiter({
+    perSecond: config.rateLimitPerSecond,
+    redis,
+    keyPrefix: config.dedupKeyPrefix,
+  });
+
+  let pollers: Pollers | undefined;
+  let probeTimer: NodeJS.Timeout | undefined;
+  const breaker = new SendBreaker({
+    threshold: config.breakerThreshold,
+    halfOpenAfterMs: config.breakerHalfOpenAfterMs,
+    onStateChange: (state) => {
+      metrics.setBreaker(state);
+      logger.warn({ breaker: state }, 'circuit breaker state changed');
+      clearTimeout(probeTimer);
+      if (state === 'open') {
+        // Stop burning receive counts while Step Functions fails for everyone; probe later.
+        pollers?.pause();
+        probeTimer = setTimeout(() => pollers?.probe(), config.breakerHalfOpenAfterMs);
+      } else if (state === 'closed') {
+        pollers?.resume();
+      }
+    },
+  });
+
+  const relay = new Relay(
+    {
+      sourceQueueUrl: config.sourceQueueUrl,
+      dlqUrl: config.dlqUrl,
+      visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+      heartbeatIntervalSeconds: config.heartbeatIntervalSeconds,
+      maxVisibilityExtensionSeconds: config.maxVisibilityExtensionSeconds,
+      maxReceives: config.maxReceives,
+      retryBaseDelaySeconds: config.retryBaseDelaySeconds,
+      retryMaxDelaySeconds: config.retryMaxDelaySeconds,
+      dedupTtlSeconds: config.dedupTtlSeconds,
+      limits: { maxBodyBytes: config.maxBodyBytes, overlongText: config.overlongText },
+    },
+    { sqs, send: (event) => sendTaskFailure(sfn, event), dedup, limiter, breaker, metrics, logger },
+  );
+
+  const activePollers = new Pollers(
+    {
+      queueUrl: config.sourceQueueUrl,
+      pollers: config.pollers,
+      batchSize: config.batchSize,
+      waitTimeSeconds: config.waitTimeSeconds,
+      visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+    },
+    { sqs, handleBatch: (messages) => relay.handleBatch(messages), logger, metrics },
+  );
+  pollers = activePollers;
+
+  let stopping = false;
+  let queuesChecked = false;
+  // A poll loop that has not completed a receive for this long is stuck.
+  const stuckAfterMs = (config.waitTimeSeconds + config.maxVisibilityExtensionSeconds + 60) * 1000;
+  const server: Server = createHttpServer({
+    registry: metrics.registry,
+    live: () => {
+      const mode = activePollers.mode;
+      const sincePoll = Date.now() - activePollers.lastPollAt;
+      const ok = mode !== 'running' || sincePoll < stuckAfterMs;
+      return { ok, detail: { pollers: mode, last_poll_ms_ago: sincePoll } };
+    },
+    ready: () => {
+      const queue = activePollers.reachable ?? queuesChecked;
+      const ok = !stopping && queue && breaker.state !== 'open';
+      return {
+        ok,
+        detail: {
+          stopping,
+          source_queue_reachable: queue,
+          breaker: breaker.state,
+          dedup_store: dedup.kind,
+          dedup_degraded: dedup instanceof FallbackDedupStore ? dedup.degraded : false,
+          in_flight: relay.inFlight,
+        },
+      };
+    },
+  });
+  const port = await listen(server, config.httpPort);
+
+  try {
+    await Promise.all(
+      [config.sourceQueueUrl, config.dlqUrl].map((QueueUrl) =>
+        sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] })),
+      ),
+    );
+    queuesChecked = true;
+  } catch (err) {
+    // Not fatal: readiness stays false and the pollers keep trying, so a queue created after the
+    // relay (or a permission granted later) is picked up without a restart.
+    logger.error({ err: { name: (err as Error)?.name, message: (err as Error)?.message } }, 'queue check failed');
+  }
+
+  activePollers.start();
+  logger.info(
+    { port, pollers: config.pollers, dedup_store: dedup.kind, rate_limit_per_second: config.rateLimitPerSecond },
+    'relay started',
+  );
+
+  let stopped: Promise<void> | undefined;
+  const stop = async (): Promise<void> => {
+    stopping = true;
+    clearTimeout(probeTimer);
+    activePollers.stop();
+    const deadline = new Promise<'deadline'>((resolve) => {
+      setTimeout(() => resolve('deadline'), config.drainTimeoutSeconds * 1000).unref();
+    });
+    if ((await Promise.race([relay.idle().then(() => 'idle' as const), deadline])) === 'deadline') {
+      logger.warn({ in_flight: relay.inFlight }, 'drain deadline reached, handing back messages in flight');
+      relay.interrupt();
+      await relay.idle();
+    }
+    clearInterval(sweep);
+    await dedup.close();
+    if (redis !== undefined) await redis.quit().catch(() => undefined);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    sqs.destroy();
+    sfn.destroy();
+    logger.info('relay stopped');
+  };
+
+  return {
+    port,
+    relay,
+    metrics,
+    logger,
+    stop: () => {
+      stopped ??= stop();
+      return stopped;
+    },
+  };
+}
