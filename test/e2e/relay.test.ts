@@ -52,23 +52,6 @@ async function scrape(port: number): Promise<string> {
   return res.text();
 }
 
-function metricValue(text: string, name: string, labels: Record<string, string>): number {
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (want.every((w) => line.includes(w))) return Number(line.split(' ').at(-1));
-  }
-  return 0;
-}
-
-function sumMetric(text: string, name: string, labels: Record<string, string>): number {
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(`${name}{`) && want.every((w) => line.includes(w)))
-    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
-}
-
 describe('relay end to end', () => {
   it('fails each task once, drops duplicates, dead-letters poison with its reason, empties the queue', async () => {
     const source = await sqs.createQueue('core-source');
@@ -158,7 +141,7 @@ describe('relay end to end', () => {
       await publish(sqs.client, source, [plain(2, 'Err2', 'cause two'), sns(plain(3, 'Err3', 'via SNS'))]);
       await waitFor('the late duplicates to be consumed', async () => {
         const text = await scrape(service.port);
-        return metricValue(text, 'sfn_relay_messages_finished_total', { outcome: 'duplicate' }) >= 5;
+        return sumMetric(text, 'sfn_relay_messages_finished_total', { outcome: 'duplicate' }) >= 5;
       });
 
       // Every valid execution failed with exactly the published error and cause.
@@ -202,16 +185,16 @@ describe('relay end to end', () => {
 
       // Metrics count what happened, by outcome.
       const text = await scrape(service.port);
-      expect(metricValue(text, 'sfn_relay_messages_finished_total', { outcome: 'failed' })).toBe(9);
-      expect(metricValue(text, 'sfn_relay_messages_finished_total', { outcome: 'duplicate' })).toBe(5);
+      expect(sumMetric(text, 'sfn_relay_messages_finished_total', { outcome: 'failed' })).toBe(9);
+      expect(sumMetric(text, 'sfn_relay_messages_finished_total', { outcome: 'duplicate' })).toBe(5);
       expect(
-        metricValue(text, 'sfn_relay_messages_finished_total', { outcome: 'dead_lettered', reason: 'body_not_json' }),
+        sumMetric(text, 'sfn_relay_messages_finished_total', { outcome: 'dead_lettered', reason: 'body_not_json' }),
       ).toBe(2);
       // Every receive ends in exactly one outcome (a copy handed back as "busy" is received again).
       const finishedTotal = ['failed', 'already_closed', 'duplicate', 'dead_lettered', 'retry_later']
         .map((outcome) => sumMetric(text, 'sfn_relay_messages_finished_total', { outcome }))
         .reduce((a, b) => a + b, 0);
-      expect(metricValue(text, 'sfn_relay_messages_received_total', {})).toBe(finishedTotal);
+      expect(sumMetric(text, 'sfn_relay_messages_received_total', {})).toBe(finishedTotal);
       expect(finishedTotal - sumMetric(text, 'sfn_relay_messages_finished_total', { outcome: 'retry_later' })).toBe(
         10 + 2 + poison.length + 2,
       );

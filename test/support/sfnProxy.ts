@@ -12,7 +12,9 @@ export type Fault =
   | { kind: 'kmsThrottle' }
   | { kind: 'status'; status: number }
   | { kind: 'drop' }
-  | { kind: 'accessDenied' };
+  | { kind: 'accessDenied' }
+  /** Forwarded, but only after `ms`: keeps calls in flight. */
+  | { kind: 'delay'; ms: number };
 
 export interface ProxyCall {
   target: string;
@@ -66,6 +68,11 @@ export async function startSfnProxy(upstream: string): Promise<SfnProxy> {
       };
       calls.push(call);
       const fault = decide?.({ target: amzTarget, token });
+      if (fault?.kind === 'delay') {
+        call.fault = 'delay';
+        setTimeout(forward, fault.ms);
+        return;
+      }
       if (fault !== undefined) {
         call.fault = fault.kind;
         if (fault.kind === 'drop') {
@@ -86,28 +93,31 @@ export async function startSfnProxy(upstream: string): Promise<SfnProxy> {
           .end(errorBody(type, message));
         return;
       }
-      const upstreamReq = request(
-        {
-          host: target.hostname,
-          port: target.port,
-          method: req.method,
-          path: req.url,
-          headers: { ...req.headers, host: target.host },
-        },
-        (upstreamRes) => {
-          call.forwarded = true;
-          call.status = upstreamRes.statusCode ?? 0;
-          res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-          upstreamRes.pipe(res);
-        },
-      );
-      upstreamReq.on('error', () => {
-        call.status = 502;
-        res
-          .writeHead(502, { 'content-type': 'application/x-amz-json-1.0' })
-          .end(errorBody('ServiceUnavailable', 'upstream'));
-      });
-      upstreamReq.end(body);
+      forward();
+      function forward(): void {
+        const upstreamReq = request(
+          {
+            host: target.hostname,
+            port: target.port,
+            method: req.method,
+            path: req.url,
+            headers: { ...req.headers, host: target.host },
+          },
+          (upstreamRes) => {
+            call.forwarded = true;
+            call.status = upstreamRes.statusCode ?? 0;
+            res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+            upstreamRes.pipe(res);
+          },
+        );
+        upstreamReq.on('error', () => {
+          call.status = 502;
+          res
+            .writeHead(502, { 'content-type': 'application/x-amz-json-1.0' })
+            .end(errorBody('ServiceUnavailable', 'upstream'));
+        });
+        upstreamReq.end(body);
+      }
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
+
+const minimal = {
+  SOURCE_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/failures',
+  DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/failures-dlq',
+};
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems];
+    throw err;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults and takes the region from the queue URL', () => {
+    const c = loadConfig(minimal);
+    expect(c).toMatchObject({
+      region: 'eu-west-1',
+      httpPort: 8080,
+      pollers: 4,
+      batchSize: 10,
+      visibilityTimeoutSeconds: 30,
+      maxReceives: 5,
+      redisUrl: undefined,
+      overlongText: 'truncate',
+      rateLimitPerSecond: 250,
+    });
+  });
+
+  it('names every missing or bad variable', () => {
+    expect(problems({})).toEqual(['SOURCE_QUEUE_URL is required', 'DLQ_URL is required']);
+    const p = problems({
+      ...minimal,
+      HTTP_PORT: 'eighty',
+      BATCH_SIZE: '11',
+      REDIS_URL: 'http://secret@x',
+      LOG_LEVEL: 'loud',
+    });
+    expect(p.map((s) => s.split('=')[0])).toEqual(['REDIS_URL', 'HTTP_PORT', 'LOG_LEVEL', 'BATCH_SIZE']);
+    // A Redis URL may hold a password: never echoed.
+    expect(p.join(' ')).not.toContain('secret');
+  });
+
+  it('checks settings against each other', () => {
+    expect(problems({ ...minimal, VISIBILITY_TIMEOUT_SECONDS: '10', HEARTBEAT_INTERVAL_SECONDS: '10' })[0]).toMatch(
+      /^HEARTBEAT_INTERVAL_SECONDS=.*must be less than VISIBILITY_TIMEOUT_SECONDS/,
+    );
+  });
+
+  it('accepts emulator queue URLs that are not WHATWG URLs', () => {
+    const url = 'http://sqs.us-east-1.127.0.0.1:4566/000000000000/q';
+    expect(loadConfig({ SOURCE_QUEUE_URL: url, DLQ_URL: url }).region).toBe('us-east-1');
+  });
+});

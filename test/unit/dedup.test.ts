@@ -1,0 +1,98 @@
+/** One contract, two stores: the in-memory one and the Redis one (against the real server). */
+import { afterAll, describe, expect, it } from 'vitest';
+import { FallbackDedupStore } from '../../src/dedup/fallback.js';
+import { MemoryDedupStore } from '../../src/dedup/memory.js';
+import { RedisDedupStore } from '../../src/dedup/redis.js';
+import type { DedupStore } from '../../src/dedup/store.js';
+import { createLogger } from '../../src/log.js';
+import { cleanup, testRedis, uniquePrefix } from '../support/redis.js';
+import { waitFor } from '../support/wait.js';
+
+const redis = testRedis();
+const prefix = uniquePrefix();
+afterAll(async () => {
+  await cleanup(redis, prefix);
+  redis.disconnect();
+});
+
+const stores: [string, () => DedupStore][] = [
+  ['memory', () => new MemoryDedupStore()],
+  ['redis', () => new RedisDedupStore(redis, prefix)],
+];
+
+describe.each(stores)('%s dedup store', (_name, make) => {
+  it('lets one owner claim, answers others busy, then done after completion', async () => {
+    const s = make();
+    const h = `h-${Math.random()}`;
+    expect(await s.claim(h, 'a', 10_000)).toBe('claimed');
+    expect(await s.claim(h, 'b', 10_000)).toBe('busy');
+    // The same owner may renew its claim (heartbeat).
+    expect(await s.claim(h, 'a', 10_000)).toBe('claimed');
+    await s.complete(h, 60_000);
+    expect(await s.claim(h, 'b', 10_000)).toBe('done');
+  });
+
+  it('frees a released claim, but only for its owner', async () => {
+    const s = make();
+    const h = `h-${Math.random()}`;
+    expect(await s.claim(h, 'a', 10_000)).toBe('claimed');
+    await s.release(h, 'b');
+    expect(await s.claim(h, 'b', 10_000)).toBe('busy');
+    await s.release(h, 'a');
+    expect(await s.claim(h, 'b', 10_000)).toBe('claimed');
+  });
+
+  it('lets a claim expire with its lease (a crashed holder blocks nobody for long)', async () => {
+    const s = make();
+    const h = `h-${Math.random()}`;
+    expect(await s.claim(h, 'a', 150)).toBe('claimed');
+    await waitFor('the lease to expire', async () => (await s.claim(h, 'b', 10_000)) === 'claimed', {
+      timeoutMs: 3000,
+    });
+  });
+});
+
+describe('memory store', () => {
+  it('evicts the oldest entries past its bound and sweeps expired ones', async () => {
+    let now = 0;
+    const s = new MemoryDedupStore({ now: () => now, maxEntries: 3 });
+    for (const h of ['a', 'b', 'c', 'd']) await s.complete(h, 1000);
+    expect(s.size).toBe(3);
+    // 'a' was evicted, so it can be claimed again (which evicts 'b').
+    expect(await s.claim('a', 'x', 10)).toBe('claimed');
+    expect(await s.claim('c', 'x', 10)).toBe('done');
+    now = 5000;
+    expect(s.sweep()).toBe(3);
+    expect(s.size).toBe(0);
+  });
+});
+
+describe('fallback store', () => {
+  it('answers from memory while the primary fails and returns to it when the probe succeeds', async () => {
+    let healthy = false;
+    const primary = new MemoryDedupStore();
+    const failing: DedupStore = {
+      kind: 'redis',
+      claim: (...a) => (healthy ? primary.claim(...a) : Promise.reject(new Error('down'))),
+      complete: (...a) => (healthy ? primary.complete(...a) : Promise.reject(new Error('down'))),
+      release: (...a) => (healthy ? primary.release(...a) : Promise.reject(new Error('down'))),
+      close: async () => undefined,
+    };
+    const changes: string[] = [];
+    const s = new FallbackDedupStore(failing, new MemoryDedupStore(), {
+      probe: () => (healthy ? Promise.resolve() : Promise.reject(new Error('down'))),
+      probeIntervalMs: 20,
+      logger: createLogger('silent'),
+      onChange: (k) => changes.push(k),
+    });
+    expect(await s.claim('h', 'a', 10_000)).toBe('claimed');
+    expect(s.kind).toBe('memory');
+    expect(await s.claim('h', 'b', 10_000)).toBe('busy');
+    healthy = true;
+    await waitFor('the store to recover', () => s.kind === 'redis', { timeoutMs: 2000 });
+    expect(changes).toEqual(['memory', 'redis']);
+    expect(await s.claim('h2', 'a', 10_000)).toBe('claimed');
+    expect(await primary.claim('h2', 'b', 10_000)).toBe('busy');
+    await s.close();
+  });
+});

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { decide, type FateSettings, handBackDelay, isWholesaleFailure } from '../../src/outcome.js';
+import type { SendResult } from '../../src/stepFunctions.js';
+
+const base: FateSettings = {
+  receiveCount: 1,
+  maxReceives: 5,
+  retryBaseDelaySeconds: 2,
+  retryMaxDelaySeconds: 300,
+  visibilityTimeoutSeconds: 30,
+  random: () => 0.5,
+};
+
+const err = (errorName: string, httpStatus?: number): SendResult => ({
+  ok: false,
+  errorName,
+  httpStatus,
+  attempts: 3,
+  message: 'scrubbed',
+});
+
+describe('decide', () => {
+  it('maps the Step Functions answers to outcomes (the README table)', () => {
+    const send = (r: SendResult, f = base) => decide({ stage: 'send', result: r }, f);
+    expect(send({ ok: true, attempts: 1 })).toEqual({ kind: 'failed' });
+    expect(send(err('TaskTimedOut', 400))).toEqual({ kind: 'alreadyClosed' });
+    expect(send(err('InvalidToken', 400))).toMatchObject({ kind: 'deadLetter', reason: 'sfn_invalid_token' });
+    expect(send(err('TaskDoesNotExist', 400))).toMatchObject({ kind: 'deadLetter', reason: 'sfn_task_does_not_exist' });
+    expect(send(err('ValidationException', 400))).toMatchObject({ kind: 'deadLetter', reason: 'sfn_invalid_request' });
+    expect(send(err('ThrottlingException', 400))).toMatchObject({ kind: 'retryLater', cause: 'throttled' });
+    expect(send(err('KmsThrottlingException', 400))).toMatchObject({ kind: 'retryLater', cause: 'throttled' });
+    expect(send(err('ServiceUnavailable', 503))).toMatchObject({ kind: 'retryLater', cause: 'unavailable' });
+    expect(send(err('ECONNRESET'))).toMatchObject({ kind: 'retryLater', cause: 'unavailable' });
+    expect(send(err('SomethingNew', 400))).toMatchObject({ kind: 'retryLater', cause: 'unexpected' });
+    expect(send(err('AccessDeniedException', 400))).toMatchObject({ kind: 'retryLater', cause: 'unauthorized' });
+    expect(send(err('KmsInvalidStateException', 400))).toMatchObject({ kind: 'retryLater', cause: 'unauthorized' });
+  });
+
+  it('dead-letters retryable errors once MAX_RECEIVES is reached, naming the last error', () => {
+    const at = { ...base, receiveCount: 5 };
+    expect(decide({ stage: 'send', result: err('ThrottlingException', 400) }, at)).toEqual({
+      kind: 'deadLetter',
+      reason: 'retries_exhausted',
+      detail: 'gave up after 5 receives; last error ThrottlingException (HTTP 400)',
+    });
+    expect(decide({ stage: 'send', result: err('ThrottlingException', 400) }, { ...base, receiveCount: 4 }).kind).toBe(
+      'retryLater',
+    );
+  });
+
+  it('never dead-letters for causes that are not the message’s fault', () => {
+    const at = { ...base, receiveCount: 500 };
+    expect(decide({ stage: 'send', result: err('AccessDeniedException', 400) }, at).kind).toBe('retryLater');
+    expect(decide({ stage: 'send', result: err('CredentialsProviderError') }, at).kind).toBe('retryLater');
+    expect(decide({ stage: 'dedup', claim: 'busy' }, at).kind).toBe('retryLater');
+    expect(decide({ stage: 'dedup', claim: 'unavailable' }, at).kind).toBe('retryLater');
+    expect(decide({ stage: 'intake', cause: 'breaker_open' }, at).kind).toBe('retryLater');
+    expect(decide({ stage: 'intake', cause: 'interrupted' }, at)).toEqual({
+      kind: 'retryLater',
+      delaySeconds: 0,
+      cause: 'interrupted',
+    });
+  });
+
+  it('answers parse failures with the DLQ and done tokens as duplicates', () => {
+    expect(decide({ stage: 'parse', reason: 'token_empty', detail: 'd' }, base)).toEqual({
+      kind: 'deadLetter',
+      reason: 'token_empty',
+      detail: 'd',
+    });
+    expect(decide({ stage: 'dedup', claim: 'done' }, base)).toEqual({ kind: 'duplicate' });
+  });
+});
+
+describe('handBackDelay', () => {
+  it('grows with the receive count, stays within [ceiling/2, ceiling] and under the cap', () => {
+    const lo = { ...base, random: () => 0 };
+    const hi = { ...base, random: () => 0.999999 };
+    expect([1, 2, 3, 4].map((n) => handBackDelay({ ...lo, receiveCount: n }))).toEqual([1, 2, 4, 8]);
+    expect([1, 2, 3, 4].map((n) => handBackDelay({ ...hi, receiveCount: n }))).toEqual([2, 4, 8, 16]);
+    expect(handBackDelay({ ...hi, receiveCount: 40 })).toBe(300);
+    expect(handBackDelay({ ...hi, receiveCount: 40 }, 30)).toBe(30);
+  });
+});
+
+describe('isWholesaleFailure', () => {
+  it('counts service-wide failures only', () => {
+    expect(isWholesaleFailure(err('ThrottlingException', 400))).toBe(true);
+    expect(isWholesaleFailure(err('ServiceUnavailable', 503))).toBe(true);
+    expect(isWholesaleFailure(err('AccessDeniedException', 400))).toBe(true);
+    expect(isWholesaleFailure(err('InvalidToken', 400))).toBe(false);
+    expect(isWholesaleFailure(err('TaskTimedOut', 400))).toBe(false);
+    expect(isWholesaleFailure(err('SomethingNew', 400))).toBe(false);
+    expect(isWholesaleFailure({ ok: true, attempts: 1 })).toBe(false);
+  });
+});
