@@ -19,6 +19,7 @@ import {
   startSqs,
 } from '../support/emulators.js';
 import { drainQueue, publish } from '../support/queue.js';
+import { sumMetric } from '../support/relayProcess.js';
 import { type SfnProxy, startSfnProxy } from '../support/sfnProxy.js';
 import { waitFor } from '../support/wait.js';
 
