@@ -69,6 +69,9 @@ const schema = z
 
 type Env = z.infer<typeof schema>;
 
+/** Every environment variable the service reads (the Helm chart test checks each is settable). */
+export const ENV_NAMES: readonly string[] = Object.keys(schema.shape);
+
 export interface Config {
   sourceQueueUrl: string;
   dlqUrl: string;

@@ -1,0 +1,41 @@
+# syntax=docker/dockerfile:1
+# sfn-failure-relay: build with the full Node.js 24 image, run on distroless Node.js 24 as non-root.
+
+ARG NODE_IMAGE=node:24-bookworm
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
+
+# 1. Compile TypeScript to JavaScript.
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# The image already has Node 24: skip install scripts (the `node` dev package fetches its own).
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npx tsc -p tsconfig.build.json
+
+# 2. Production dependencies only.
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+# 3. Runtime: compiled JavaScript and production dependencies, nothing else.
+FROM ${RUNTIME_IMAGE} AS runtime
+LABEL org.opencontainers.image.title="sfn-failure-relay" \
+      org.opencontainers.image.description="Relays Step Functions task failures from SQS: validate, deduplicate, SendTaskFailure, dead-letter poison" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.source="https://github.com/sfn-failure-relay/sfn-failure-relay" \
+      org.opencontainers.image.base.name="gcr.io/distroless/nodejs24-debian12:nonroot"
+WORKDIR /app
+ENV NODE_ENV=production \
+    HTTP_PORT=8080
+COPY --from=deps --chown=65532:65532 /app/node_modules ./node_modules
+COPY --from=build --chown=65532:65532 /app/dist ./dist
+COPY --chown=65532:65532 package.json ./
+# Numeric user (distroless "nonroot"), so Kubernetes can verify runAsNonRoot.
+USER 65532:65532
+EXPOSE 8080
+# node itself is PID 1 (no npm, no shell): SIGTERM reaches the relay's handler and the drain runs.
+# Nothing is written to the filesystem, so a read-only root filesystem works.
+ENTRYPOINT ["/nodejs/bin/node", "dist/main.js"]
