@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { parseEvent } from '../event.js';
+import { CommandError, UsageError } from './common.js';
+
+/**
+ * Splits input into bodies: the whole input when it is one JSON document (pretty-printed events
+ * span lines), else one body per non-empty line.
+ */
+export function bodiesOf(text: string): { line: number; body: string }[] {
+  const trimmed = text.trim();
+  if (trimmed === '') return [];
+  try {
+    JSON.parse(trimmed);
+    if (!trimmed.includes('\n')) return [{ line: 1, body: trimmed }];
+    // Several lines that are one JSON document: one body, unless every line is a document itself.
+    const lines = trimmed.split('\n').filter((l) => l.trim() !== '');
+    const each = lines.every((l) => {
+      try {
+        JSON.parse(l);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    if (!each) return [{ line: 1, body: trimmed }];
+  } catch {
+    // not one document: one body per line
+  }
+  return text
+    .split('\n')
+    .map((body, i) => ({ line: i + 1, body: body.replace(/\r$/, '') }))
+    .filter((b) => b.body.trim() !== '');
+}
+
+export function registerValidate(program: Command): void {
+  program
+    .command('validate')
+    .argument('[file]', 'a file of event bodies, or - for standard input', '-')
+    .description('Check event bodies offline: valid, or the exact reason the relay would dead-letter each')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ sfn-relay validate events.jsonl
+  $ echo '{"taskToken":"abc","error":"E"}' | sfn-relay validate -
+
+Exit codes: 0 all valid, 1 some invalid, 2 unreadable input.`,
+    )
+    .action((file: string) => {
+      let text: string;
+      try {
+        text = readFileSync(file === '-' ? 0 : file, 'utf8');
+      } catch (err) {
+        throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+      }
+      const bodies = bodiesOf(text);
+      let invalid = 0;
+      for (const { line, body } of bodies) {
+        const r = parseEvent(body);
+        if (r.ok) {
+          const note = r.truncated.length > 0 ? `, ${r.truncated.join(' and ')} will be truncated` : '';
+          process.stdout.write(`line ${line}: valid (${r.envelope}${note})\n`);
+        } else {
+          invalid += 1;
+          process.stdout.write(`line ${line}: invalid ${r.reason}: ${r.detail}\n`);
+        }
+      }
+      if (bodies.length === 0) throw new UsageError('no event bodies in the input');
+      if (invalid > 0) throw new CommandError(`${invalid} of ${bodies.length} event(s) invalid`);
+    });
+}
