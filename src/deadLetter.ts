@@ -36,14 +36,17 @@ function rank(name: string): number {
  * Splits the original attributes into those kept as they are and those that go into the JSON
  * overflow, so that the original attributes plus ours never exceed SQS's limit of 10.
  */
-export function splitAttributes(original: Record<string, MessageAttributeValue> | undefined): {
+export function splitAttributes(
+  original: Record<string, MessageAttributeValue> | undefined,
+  reserved: ReadonlySet<string> = new Set(),
+): {
   kept: Record<string, MessageAttributeValue>;
   overflow: DeadLetterInfo['overflowAttributes'];
 } {
   const names = Object.keys(original ?? {})
-    .filter((n) => n !== DEAD_LETTER_ATTRIBUTE)
+    .filter((n) => n !== DEAD_LETTER_ATTRIBUTE && !reserved.has(n))
     .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
-  const room = MAX_ATTRIBUTES - 1;
+  const room = MAX_ATTRIBUTES - 1 - reserved.size;
   const kept: Record<string, MessageAttributeValue> = {};
   const overflow: NonNullable<DeadLetterInfo['overflowAttributes']> = {};
   names.forEach((name, i) => {
@@ -62,19 +65,24 @@ export function splitAttributes(original: Record<string, MessageAttributeValue> 
   return { kept, overflow: Object.keys(overflow).length > 0 ? overflow : undefined };
 }
 
-/** A SendMessageBatch entry for the DLQ: the body byte for byte, the attributes, and the reason. */
+/**
+ * A SendMessageBatch entry for the DLQ: the body byte for byte, the attributes, and the reason.
+ * `traceAttributes` (the DLQ send span's context) replace the producer's of the same name.
+ */
 export function deadLetterEntry(
   id: string,
   message: Message,
   info: Omit<DeadLetterInfo, 'overflowAttributes'>,
+  traceAttributes: Record<string, MessageAttributeValue> = {},
 ): SendMessageBatchRequestEntry {
-  const { kept, overflow } = splitAttributes(message.MessageAttributes);
+  const { kept, overflow } = splitAttributes(message.MessageAttributes, new Set(Object.keys(traceAttributes)));
   const full: DeadLetterInfo = overflow === undefined ? info : { ...info, overflowAttributes: overflow };
   return {
     Id: id,
     MessageBody: message.Body ?? '',
     MessageAttributes: {
       ...kept,
+      ...traceAttributes,
       [DEAD_LETTER_ATTRIBUTE]: { DataType: 'String', StringValue: JSON.stringify(full) },
     },
   };

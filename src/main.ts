@@ -5,6 +5,7 @@
 import { loadConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { startService } from './service.js';
+import { startTelemetry } from './telemetry.js';
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  const telemetry = startTelemetry();
   const service = await startService(config);
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -28,13 +30,17 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     service.logger.info({ signal }, 'draining');
-    service.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        service.logger.error({ err: { name: (err as Error)?.name } }, 'drain failed');
-        process.exit(1);
-      },
-    );
+    service
+      .stop()
+      // Spans of the last messages are flushed before the process goes.
+      .then(() => telemetry.shutdown().catch(() => undefined))
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          service.logger.error({ err: { name: (err as Error)?.name } }, 'drain failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

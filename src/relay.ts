@@ -8,10 +8,12 @@ import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   type Message,
+  type MessageAttributeValue,
   SendMessageBatchCommand,
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { type Context, context, ROOT_CONTEXT, type Span, SpanKind, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { SendBreaker } from './breaker.js';
 import { chunkEntries, deadLetterEntry } from './deadLetter.js';
@@ -23,6 +25,7 @@ import { decide, type Evidence, type Outcome } from './outcome.js';
 import type { Limiter } from './rateLimit.js';
 import { shortHash, tokenHash } from './secret.js';
 import type { SendResult } from './stepFunctions.js';
+import { endWithError, producerLinks, queueName, traceContextAttributes, tracer } from './telemetry.js';
 
 export interface RelaySettings {
   sourceQueueUrl: string;
@@ -55,6 +58,12 @@ interface Finished {
   outcome: Outcome;
   hash: string | undefined;
   envelope: string | undefined;
+}
+
+/** A finished message with its CONSUMER span, still open until the outcome is applied. */
+interface Traced extends Finished {
+  span: Span;
+  ctx: Context;
 }
 
 /** Outcomes after which every later copy of the token is a duplicate. */
@@ -90,6 +99,8 @@ export class Relay {
   /** In-process coalescing: a second copy of a token waits for the first instead of racing it. */
   readonly #inflightTokens = new Map<string, Promise<Outcome>>();
   readonly #batches = new Set<AbortController>();
+  readonly #sourceName: string;
+  readonly #dlqName: string;
   #active = 0;
   #idle: (() => void)[] = [];
 
@@ -98,6 +109,8 @@ export class Relay {
     this.#d = deps;
     this.#now = deps.now ?? Date.now;
     this.#random = deps.random ?? Math.random;
+    this.#sourceName = queueName(settings.sourceQueueUrl);
+    this.#dlqName = queueName(settings.dlqUrl);
   }
 
   /** Messages received and not yet settled. */
@@ -117,7 +130,7 @@ export class Relay {
     try {
       const finished = await Promise.all(
         messages.map((m) =>
-          this.#process(m, ac.signal, (claim) => pending.set(m, claim)).finally(() => pending.delete(m)),
+          this.#traced(m, ac.signal, (claim) => pending.set(m, claim)).finally(() => pending.delete(m)),
         ),
       );
       stopHeartbeat();
@@ -188,6 +201,38 @@ export class Relay {
     return () => clearInterval(timer);
   }
 
+  /**
+   * One CONSUMER span per message, named `process <queue>`, linked (not parented) to the producer's
+   * context: the messaging convention for batch receive. Everything the message causes runs inside.
+   */
+  async #traced(
+    message: Message,
+    signal: AbortSignal,
+    onClaim: (claim: { hash: string; owner: string }) => void,
+  ): Promise<Traced> {
+    const span = tracer().startSpan(
+      `process ${this.#sourceName}`,
+      {
+        kind: SpanKind.CONSUMER,
+        links: producerLinks(message),
+        attributes: {
+          'messaging.system': 'aws_sqs',
+          'messaging.operation.type': 'process',
+          'messaging.operation.name': 'process',
+          'messaging.destination.name': this.#sourceName,
+          'messaging.message.id': message.MessageId ?? '',
+          'aws.sqs.queue.url': this.#s.sourceQueueUrl,
+          'sfn_relay.receive_count': numberAttribute(message, 'ApproximateReceiveCount') ?? 1,
+        },
+      },
+      ROOT_CONTEXT,
+    );
+    const ctx = trace.setSpan(ROOT_CONTEXT, span);
+    const finished = await context.with(ctx, () => this.#process(message, signal, onClaim));
+    if (finished.hash !== undefined) span.setAttribute('sfn_relay.token_hash', shortHash(finished.hash));
+    return { ...finished, span, ctx };
+  }
+
   async #process(
     message: Message,
     signal: AbortSignal,
@@ -215,6 +260,16 @@ export class Relay {
     }
     const hash = tokenHash(parsed.event.taskToken);
     const done = (outcome: Outcome): Finished => ({ message, outcome, hash, envelope: parsed.envelope });
+    // `error` and `cause` are sensitive in the Step Functions API model: debug level only.
+    this.#d.logger.debug(
+      {
+        message_id: message.MessageId,
+        token_hash: shortHash(hash),
+        error: parsed.event.error,
+        cause: parsed.event.cause,
+      },
+      'failure event parsed',
+    );
 
     for (let prior = this.#inflightTokens.get(hash); prior !== undefined; prior = this.#inflightTokens.get(hash)) {
       if (isDone(await prior)) return done({ kind: 'duplicate' });
@@ -283,12 +338,12 @@ export class Relay {
   }
 
   /** Applies the outcomes: DLQ sends first, then deletes, and hand-backs with their delays. */
-  async #settle(finished: Finished[]): Promise<void> {
+  async #settle(finished: Traced[]): Promise<void> {
     const { metrics } = this.#d;
     const now = this.#now();
-    const toDelete: Finished[] = [];
-    const toHandBack: { f: Finished; delay: number }[] = [];
-    const toDeadLetter: Finished[] = [];
+    const toDelete: Traced[] = [];
+    const toHandBack: { f: Traced; delay: number }[] = [];
+    const toDeadLetter: Traced[] = [];
     for (const f of finished) {
       if (f.outcome.kind === 'retryLater') toHandBack.push({ f, delay: f.outcome.delaySeconds });
       else if (f.outcome.kind === 'deadLetter') toDeadLetter.push(f);
@@ -296,12 +351,40 @@ export class Relay {
     }
 
     if (toDeadLetter.length > 0) {
-      const entries = toDeadLetter.map((f, i) => this.#deadLetterEntry(String(i), f, now));
+      // A PRODUCER span per DLQ message; its context goes into the DLQ message, so a redrive
+      // continues the same trace.
+      const sendSpans = toDeadLetter.map((f) =>
+        tracer().startSpan(
+          `send ${this.#dlqName}`,
+          {
+            kind: SpanKind.PRODUCER,
+            attributes: {
+              'messaging.system': 'aws_sqs',
+              'messaging.operation.type': 'send',
+              'messaging.operation.name': 'send',
+              'messaging.destination.name': this.#dlqName,
+              'aws.sqs.queue.url': this.#s.dlqUrl,
+            },
+          },
+          f.ctx,
+        ),
+      );
+      const entries = toDeadLetter.map((f, i) =>
+        this.#deadLetterEntry(
+          String(i),
+          f,
+          now,
+          sendSpans[i] === undefined ? {} : traceContextAttributes(trace.setSpan(f.ctx, sendSpans[i])),
+        ),
+      );
       const sent = await this.#sendToDlq(entries);
       toDeadLetter.forEach((f, i) => {
+        const span = sendSpans[i];
         if (sent.has(String(i))) {
+          span?.end();
           toDelete.push(f);
         } else {
+          if (span !== undefined) endWithError(span, 'dlq_send_failed');
           // The DLQ did not take it: keep the message in the source queue and try again later.
           toHandBack.push({ f, delay: this.#s.retryBaseDelaySeconds });
         }
@@ -317,22 +400,38 @@ export class Relay {
       metrics.finished.inc({ outcome: outcomeLabel, reason });
       const sent = numberAttribute(f.message, 'SentTimestamp');
       if (sent !== undefined) metrics.lag.observe({ outcome: outcomeLabel }, Math.max(0, now - sent) / 1000);
-      this.#logFinished(f, outcomeLabel, reason, deleted.has(f.message));
+      context.with(f.ctx, () => this.#logFinished(f, outcomeLabel, reason, deleted.has(f.message)));
+      f.span.setAttribute('sfn_relay.outcome', outcomeLabel);
+      if (reason === '') f.span.end();
+      else {
+        f.span.setAttribute('sfn_relay.reason', reason);
+        endWithError(f.span, reason);
+      }
     }
   }
 
-  #deadLetterEntry(id: string, f: Finished, now: number): SendMessageBatchRequestEntry {
+  #deadLetterEntry(
+    id: string,
+    f: Finished,
+    now: number,
+    traceAttributes: Record<string, MessageAttributeValue>,
+  ): SendMessageBatchRequestEntry {
     const outcome = f.outcome as Extract<Outcome, { kind: 'deadLetter' }>;
     const first = numberAttribute(f.message, 'ApproximateFirstReceiveTimestamp');
-    return deadLetterEntry(id, f.message, {
-      reason: outcome.reason,
-      detail: outcome.detail,
-      sourceMessageId: f.message.MessageId ?? '',
-      receiveCount: numberAttribute(f.message, 'ApproximateReceiveCount') ?? 1,
-      firstReceivedAt: first === undefined ? undefined : new Date(first).toISOString(),
-      deadLetteredAt: new Date(now).toISOString(),
-      ...(f.hash === undefined ? {} : { tokenHash: shortHash(f.hash) }),
-    });
+    return deadLetterEntry(
+      id,
+      f.message,
+      {
+        reason: outcome.reason,
+        detail: outcome.detail,
+        sourceMessageId: f.message.MessageId ?? '',
+        receiveCount: numberAttribute(f.message, 'ApproximateReceiveCount') ?? 1,
+        firstReceivedAt: first === undefined ? undefined : new Date(first).toISOString(),
+        deadLetteredAt: new Date(now).toISOString(),
+        ...(f.hash === undefined ? {} : { tokenHash: shortHash(f.hash) }),
+      },
+      traceAttributes,
+    );
   }
 
   /** Returns the ids of the entries the DLQ accepted. */

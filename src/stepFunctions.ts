@@ -4,6 +4,7 @@ import { SendTaskFailureCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { FailureEvent } from './event.js';
 import { scrub } from './secret.js';
+import { traceAttempt } from './telemetry.js';
 
 /** What one `SendTaskFailure` call came to, after the SDK's own retries. Never carries the token. */
 export type SendResult =
@@ -51,6 +52,21 @@ const markKmsThrottlingRetryable = {
   },
 };
 
+/** A CLIENT span per SendTaskFailure attempt (inside the retry middleware, so retries show). */
+const attemptSpans = {
+  applyToStack(stack: SFNClient['middlewareStack']) {
+    stack.add(
+      (next, context) => (args) => {
+        if (context.commandName !== 'SendTaskFailureCommand') return next(args);
+        const headers = (args.request as { headers?: Record<string, string> } | undefined)?.headers;
+        const attempt = Number(/attempt=(\d+)/.exec(headers?.['amz-sdk-request'] ?? '')?.[1] ?? '1');
+        return traceAttempt(attempt, () => next(args));
+      },
+      { step: 'finalizeRequest', priority: 'low', name: 'sfnRelayAttemptSpans' },
+    );
+  },
+};
+
 export function createSfnClient(s: SfnClientSettings): SFNClient {
   const agentOptions = { keepAlive: true, maxSockets: 256 };
   const client = new SFNClient({
@@ -66,6 +82,7 @@ export function createSfnClient(s: SfnClientSettings): SFNClient {
     }),
   });
   client.middlewareStack.use(markKmsThrottlingRetryable);
+  client.middlewareStack.use(attemptSpans);
   return client;
 }
 

@@ -23,6 +23,8 @@ export async function startRelayProcess(env: Record<string, string>): Promise<Re
       AWS_SECRET_ACCESS_KEY: 'test',
       AWS_REGION: 'us-east-1',
       HTTP_PORT: '0',
+      // Tests that look at traces turn the exporter on; the rest do not pay for exporting.
+      OTEL_TRACES_EXPORTER: 'none',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
