@@ -64,7 +64,12 @@ async function expectAllFailedOnce(tasks: { executionArn: string; token: string 
     expect(r.error).toBe(errorOf(i));
   }
   const successes = proxy.successesByToken();
-  for (const t of tasks) expect(successes.get(t.token), `successful SendTaskFailure calls for task`).toBe(1);
+  const forwarded = proxy.forwardedByToken();
+  for (const t of tasks) {
+    expect(successes.get(t.token), 'successful SendTaskFailure calls for a task').toBe(1);
+    // Dedup held: not even a second call (which the patched emulator would answer TaskTimedOut).
+    expect(forwarded.get(t.token), 'SendTaskFailure calls for a task').toBe(1);
+  }
 }
 
 describe('relay processes', () => {

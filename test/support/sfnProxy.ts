@@ -34,11 +34,23 @@ export interface SfnProxy {
   setFault(decide: ((call: { target: string; token: string | undefined }) => Fault | undefined) | undefined): void;
   /** Successful SendTaskFailure calls that reached the emulator, by token. */
   successesByToken(): Map<string, number>;
+  /** SendTaskFailure calls that reached the emulator (whatever it answered), by token. */
+  forwardedByToken(): Map<string, number>;
   stop(): Promise<void>;
 }
 
 function errorBody(type: string, message: string): string {
   return JSON.stringify({ __type: type, message });
+}
+
+function countByToken(calls: ProxyCall[], keep: (c: ProxyCall) => boolean): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const c of calls) {
+    if (c.target === 'SendTaskFailure' && c.forwarded && c.token !== undefined && keep(c)) {
+      counts.set(c.token, (counts.get(c.token) ?? 0) + 1);
+    }
+  }
+  return counts;
 }
 
 export async function startSfnProxy(upstream: string): Promise<SfnProxy> {
@@ -128,15 +140,8 @@ export async function startSfnProxy(upstream: string): Promise<SfnProxy> {
     setFault(d) {
       decide = d;
     },
-    successesByToken() {
-      const counts = new Map<string, number>();
-      for (const c of calls) {
-        if (c.target === 'SendTaskFailure' && c.forwarded && c.status === 200 && c.token !== undefined) {
-          counts.set(c.token, (counts.get(c.token) ?? 0) + 1);
-        }
-      }
-      return counts;
-    },
+    successesByToken: () => countByToken(calls, (c) => c.status === 200),
+    forwardedByToken: () => countByToken(calls, () => true),
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
