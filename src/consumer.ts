@@ -31,6 +31,7 @@ const MAX_ERROR_BACKOFF_MS = 30_000;
 export class Pollers {
   readonly #consumers: Consumer[];
   readonly #deps: PollerDeps;
+  readonly #batchSize: number;
   readonly #now: () => number;
   #reachable: boolean | undefined;
   #lastPollAt: number;
@@ -41,6 +42,7 @@ export class Pollers {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
     this.#lastPollAt = this.#now();
+    this.#batchSize = s.batchSize;
     this.#consumers = Array.from({ length: s.pollers }, () => this.#create(s));
   }
 
@@ -107,6 +109,7 @@ export class Pollers {
   start(): void {
     this.#mode = 'running';
     this.#lastPollAt = this.#now();
+    this.#consumers[0]?.updateOption('batchSize', this.#batchSize);
     for (const c of this.#consumers) c.start();
   }
 
@@ -117,11 +120,15 @@ export class Pollers {
     for (const c of this.#consumers) c.stop({ abort: true });
   }
 
-  /** One poller only, to feed the breaker's half-open probe. */
+  /**
+   * One poller, one message at a time, to feed the breaker's half-open probe: only the probe
+   * message's receive count grows while Step Functions is down.
+   */
   probe(): void {
     if (this.#mode !== 'paused') return;
     this.#mode = 'probing';
     this.#lastPollAt = this.#now();
+    this.#consumers[0]?.updateOption('batchSize', 1);
     this.#consumers[0]?.start();
   }
 

@@ -21,7 +21,7 @@ import type { DedupStore } from './dedup/store.js';
 import { type EventLimits, type FailureEvent, parseEvent } from './event.js';
 import type { Metrics } from './metrics.js';
 import { resultLabel } from './metrics.js';
-import { decide, type Evidence, type Outcome } from './outcome.js';
+import { decide, type Evidence, isWholesaleFailure, type Outcome } from './outcome.js';
 import type { Limiter } from './rateLimit.js';
 import { shortHash, tokenHash } from './secret.js';
 import type { SendResult } from './stepFunctions.js';
@@ -126,7 +126,7 @@ export class Relay {
     this.#d.metrics.received.inc(messages.length);
     this.#d.metrics.inFlight.inc(messages.length);
     const pending = new Map<Message, { hash: string; owner: string } | undefined>(messages.map((m) => [m, undefined]));
-    const stopHeartbeat = this.#startHeartbeat(pending, ac);
+    const stopHeartbeat = this.#startHeartbeat(messages, pending, ac);
     try {
       const finished = await Promise.all(
         messages.map((m) =>
@@ -164,11 +164,16 @@ export class Relay {
   }
 
   /**
-   * Keeps pending messages invisible (and their dedup claims alive) while they wait on retries or
-   * the rate limiter, up to MAX_VISIBILITY_EXTENSION_SECONDS; past that they are interrupted and
-   * handed back, so a stuck call cannot hold a message forever.
+   * Keeps the batch invisible while any of it waits on retries or the rate limiter (finished
+   * messages too: they are settled together, and must not reappear meanwhile), and keeps the dedup
+   * claims of the pending ones alive. Up to MAX_VISIBILITY_EXTENSION_SECONDS; past that the pending
+   * messages are interrupted and handed back, so a stuck call cannot hold a message forever.
    */
-  #startHeartbeat(pending: Map<Message, { hash: string; owner: string } | undefined>, ac: AbortController): () => void {
+  #startHeartbeat(
+    messages: Message[],
+    pending: Map<Message, { hash: string; owner: string } | undefined>,
+    ac: AbortController,
+  ): () => void {
     const started = this.#now();
     const { visibilityTimeoutSeconds: vis, heartbeatIntervalSeconds, maxVisibilityExtensionSeconds } = this.#s;
     const timer = setInterval(() => {
@@ -178,8 +183,6 @@ export class Relay {
         clearInterval(timer);
         return;
       }
-      const messages = [...pending.keys()];
-      if (messages.length === 0) return;
       this.#d.sqs
         .send(
           new ChangeMessageVisibilityBatchCommand({
@@ -309,8 +312,16 @@ export class Relay {
         metrics.rateLimitWaitSeconds.inc(waited / 1000);
       }
       const started = performance.now();
+      // cockatiel turns half-open inside run(); a call let through while not closed is the probe.
+      const probing = breaker.state !== 'closed';
       const result = await breaker.run(() => this.#d.send(event));
       if (result === 'open') {
+        outcome = fate({ stage: 'intake', cause: 'breaker_open' });
+      } else if (probing && isWholesaleFailure(result)) {
+        // This message was the breaker's probe into an outage: not its fault, so no retry counted.
+        metrics.sendCalls.inc({
+          result: resultLabel(result.ok ? undefined : result.errorName, result.ok ? undefined : result.httpStatus),
+        });
         outcome = fate({ stage: 'intake', cause: 'breaker_open' });
       } else {
         const label = result.ok ? 'ok' : resultLabel(result.errorName, result.httpStatus);

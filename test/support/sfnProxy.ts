@@ -14,7 +14,9 @@ export type Fault =
   | { kind: 'drop' }
   | { kind: 'accessDenied' }
   /** Forwarded, but only after `ms`: keeps calls in flight. */
-  | { kind: 'delay'; ms: number };
+  | { kind: 'delay'; ms: number }
+  /** Forwarded, and Step Functions acts on it, but the answer is lost (connection reset). */
+  | { kind: 'dropAfterForward' };
 
 export interface ProxyCall {
   target: string;
@@ -85,6 +87,11 @@ export async function startSfnProxy(upstream: string): Promise<SfnProxy> {
         setTimeout(forward, fault.ms);
         return;
       }
+      if (fault?.kind === 'dropAfterForward') {
+        call.fault = 'dropAfterForward';
+        forward(true);
+        return;
+      }
       if (fault !== undefined) {
         call.fault = fault.kind;
         if (fault.kind === 'drop') {
@@ -106,7 +113,7 @@ export async function startSfnProxy(upstream: string): Promise<SfnProxy> {
         return;
       }
       forward();
-      function forward(): void {
+      function forward(dropAnswer = false): void {
         const upstreamReq = request(
           {
             host: target.hostname,
