@@ -1,0 +1,436 @@
+/**
+ * `npm run bench [-- --quick] [-- --n 20000 --repeats 2]`
+ *
+ * Throughput, API calls, CPU and memory of the relay side by side with the plain sqs-consumer
+ * setups and the bare ceiling, all draining the same preloaded queue in the same run. The SQS
+ * emulator, the always-200 Step Functions sink and the consumer under test each run in a process of
+ * their own; requests are counted at the SQS endpoint and at the sink; CPU and peak RSS are read
+ * from /proc for the consumer process. Variants alternate order on each repeat; figures are medians.
+ */
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { CreateQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { renderChart } from './chart.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(`--${name}`);
+const option = (name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i === -1 ? fallback : Number(args[i + 1]);
+};
+const QUICK = flag('quick');
+const N = option('n', QUICK ? 2000 : 20_000);
+const REPEATS = option('repeats', QUICK ? 1 : 2);
+// The naive consumer does ~300 events/s: it drains a smaller queue so the run stays short; its
+// events/s is still a drain rate.
+const NAIVE_N = Math.min(N, QUICK ? 300 : 2000);
+const CLK_TCK = 100;
+
+process.env.AWS_ACCESS_KEY_ID ??= 'bench';
+process.env.AWS_SECRET_ACCESS_KEY ??= 'bench';
+
+// ---------------------------------------------------------------- child processes over IPC
+
+interface Child {
+  proc: ChildProcess;
+  port: number;
+  ask<T>(type: string, extra?: object): Promise<T>;
+}
+
+function startChild(script: string): Promise<Child> {
+  const proc = fork(script, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let next = 0;
+  const waiting = new Map<number, (v: unknown) => void>();
+  proc.on('message', (m: { id?: number; reply?: unknown }) => {
+    if (m.id !== undefined) waiting.get(m.id)?.(m.reply);
+  });
+  return new Promise((resolve) => {
+    proc.once('message', (m: { port: number }) => {
+      resolve({
+        proc,
+        port: m.port,
+        ask: <T>(type: string, extra: object = {}) =>
+          new Promise<T>((r) => {
+            next += 1;
+            waiting.set(next, r as (v: unknown) => void);
+            proc.send({ id: next, type, ...extra });
+          }),
+      });
+    });
+  });
+}
+
+/** utime + stime of a process, in ms (Linux /proc). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+
+/** Peak resident set size of a process, in MiB (VmHWM). */
+function peakRssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function redisUp(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({ host: '127.0.0.1', port: 6379 });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+// ---------------------------------------------------------------- workload
+
+/** A base64-like token of realistic length (real ones are several hundred characters). */
+function token(): string {
+  return `AAAAKgAAAAIAAAAAAAAAA${randomBytes(360).toString('base64')}`;
+}
+
+function events(n: number, dupShare: number): { bodies: string[]; unique: number } {
+  const unique = Math.round(n * (1 - dupShare));
+  const tokens = Array.from({ length: unique }, token);
+  const bodies = tokens.map((t, i) => JSON.stringify({ taskToken: t, error: 'Bench', cause: `event ${i}` }));
+  for (let i = unique; i < n; i += 1) bodies.push(bodies[(i * 7919) % unique] ?? '');
+  for (let i = bodies.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [bodies[i], bodies[j]] = [bodies[j] as string, bodies[i] as string];
+  }
+  return { bodies, unique };
+}
+
+async function preload(sqs: SQSClient, queueUrl: string, bodies: string[]): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      for (;;) {
+        const start = next;
+        next += 10;
+        if (start >= bodies.length) return;
+        await sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: bodies.slice(start, start + 10).map((b, j) => ({ Id: String(j), MessageBody: b })),
+          }),
+        );
+      }
+    }),
+  );
+}
+
+// ---------------------------------------------------------------- variants
+
+interface Variant {
+  name: string;
+  kind: 'naive' | 'parallel' | 'ceiling' | 'relay';
+  instances?: number;
+  dupShare: number;
+  redis?: boolean;
+}
+
+interface Run {
+  variant: string;
+  events: number;
+  seconds: number;
+  eventsPerSecond: number;
+  sqsRequestsPerEvent: number;
+  sqsRequests: Record<string, number>;
+  sendTaskFailureCallsPerUniqueToken: number;
+  cpuMsPerEvent: number;
+  peakRssMiB: number;
+}
+
+let sqsChild: Child;
+let sink: Child;
+let sqs: SQSClient;
+let queueCounter = 0;
+
+async function freePortNumber(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0));
+    });
+  });
+}
+
+async function startConsumer(v: Variant, queueUrl: string): Promise<{ proc: ChildProcess; stop: () => void }> {
+  const sqsEndpoint = `http://127.0.0.1:${sqsChild.port}`;
+  const sinkEndpoint = `http://127.0.0.1:${sink.port}`;
+  if (v.kind !== 'relay') {
+    const proc = fork(`${ROOT}bench/peers.ts`, [], {
+      execArgv: ['--import', 'tsx'],
+      env: {
+        ...process.env,
+        VARIANT: v.kind,
+        INSTANCES: String(v.instances ?? 8),
+        QUEUE_URL: queueUrl,
+        SQS_ENDPOINT: sqsEndpoint,
+        SFN_ENDPOINT: sinkEndpoint,
+      },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    await new Promise((resolve) => proc.once('message', resolve));
+    return { proc, stop: () => proc.kill('SIGKILL') };
+  }
+  const port = await freePortNumber();
+  const proc = spawn(process.execPath, [`${ROOT}dist/main.js`], {
+    env: {
+      ...process.env,
+      SOURCE_QUEUE_URL: queueUrl,
+      DLQ_URL: `${queueUrl}-dlq`,
+      AWS_REGION: 'us-east-1',
+      AWS_ENDPOINT_URL_SQS: sqsEndpoint,
+      AWS_ENDPOINT_URL_SFN: sinkEndpoint,
+      HTTP_PORT: String(port),
+      LOG_LEVEL: 'warn',
+      WAIT_TIME_SECONDS: '1',
+      // Telemetry on: every message traced, exported over OTLP/HTTP to the sink's no-op collector.
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_ENDPOINT: sinkEndpoint,
+      // The account quota is not what is measured here.
+      SFN_RATE_LIMIT_PER_SECOND: '0',
+      ...(v.redis ? { REDIS_URL: 'redis://127.0.0.1:6379', DEDUP_KEY_PREFIX: `bench:${Date.now()}:` } : {}),
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  for (;;) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    await sleep(20);
+  }
+  return { proc, stop: () => proc.kill('SIGKILL') };
+}
+
+async function runOne(v: Variant, n: number): Promise<Run> {
+  queueCounter += 1;
+  const name = `bench-${queueCounter}`;
+  const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl ?? '';
+  await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
+  const { bodies, unique } = events(n, v.dupShare);
+  await preload(sqs, queueUrl, bodies);
+  await sqsChild.ask('reset');
+  await sink.ask('reset');
+
+  const consumer = await startConsumer(v, queueUrl);
+  const pid = consumer.proc.pid ?? 0;
+  await sqsChild.ask('reset'); // the relay's start-up check is not part of the work
+  const cpu0 = cpuMs(pid);
+  const t0 = performance.now();
+  while ((await sqsChild.ask<number>('depth', { name })) > 0) await sleep(20);
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpuMs(pid) - cpu0;
+  const rss = peakRssMiB(pid);
+  const requests = await sqsChild.ask<Record<string, number>>('counts');
+  const stats = await sink.ask<{ calls: number; uniqueTokens: number }>('stats');
+  consumer.stop();
+  await new Promise((r) => consumer.proc.once('exit', r));
+  const total = Object.values(requests).reduce((a, b) => a + b, 0);
+  return {
+    variant: v.name,
+    events: n,
+    seconds,
+    eventsPerSecond: n / seconds,
+    sqsRequestsPerEvent: total / n,
+    sqsRequests: requests,
+    sendTaskFailureCallsPerUniqueToken: stats.calls / unique,
+    cpuMsPerEvent: cpu / n,
+    peakRssMiB: rss,
+  };
+}
+
+/** Publish at a steady rate into a running relay; latency = arrival at the sink − publish. */
+async function latencyRun(
+  rate: number,
+  seconds: number,
+): Promise<{ rate: number; p50: number; p95: number; p99: number; samples: number }> {
+  queueCounter += 1;
+  const name = `bench-${queueCounter}`;
+  const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl ?? '';
+  await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
+  await sink.ask('reset');
+  const consumer = await startConsumer({ name: 'relay', kind: 'relay', dupShare: 0 }, queueUrl);
+  const published = new Map<string, number>();
+  const batches = Math.round((rate * seconds) / 10);
+  const interval = 10_000 / rate;
+  const start = performance.now();
+  const sends: Promise<unknown>[] = [];
+  for (let b = 0; b < batches; b += 1) {
+    const due = start + b * interval;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    const tokens = Array.from({ length: 10 }, token);
+    const at = performance.timeOrigin + performance.now();
+    for (const t of tokens) published.set(t, at);
+    sends.push(
+      sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: tokens.map((t, j) => ({
+            Id: String(j),
+            MessageBody: JSON.stringify({ taskToken: t, error: 'Latency' }),
+          })),
+        }),
+      ),
+    );
+  }
+  await Promise.all(sends);
+  while ((await sqsChild.ask<number>('depth', { name })) > 0) await sleep(20);
+  const arrivals = await sink.ask<Record<string, number>>('arrivals');
+  consumer.stop();
+  const latencies = [...published]
+    .map(([t, at]) => (arrivals[t] === undefined ? Number.NaN : (arrivals[t] as number) - at))
+    .filter((x) => Number.isFinite(x))
+    .sort((a, b) => a - b);
+  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN;
+  return { rate, p50: q(0.5), p95: q(0.95), p99: q(0.99), samples: latencies.length };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+}
+
+function fmt(x: number, digits = 0): string {
+  return Number.isFinite(x)
+    ? x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    : '-';
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  [sqsChild, sink] = await Promise.all([startChild(`${ROOT}bench/sqsServer.ts`), startChild(`${ROOT}bench/sink.ts`)]);
+  sqs = new SQSClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${sqsChild.port}` });
+  const withRedis = await redisUp();
+  const variants: Variant[] = [
+    { name: 'naive', kind: 'naive', dupShare: 0 },
+    ...(QUICK ? [] : [{ name: 'parallel sqs-consumer ×4', kind: 'parallel' as const, instances: 4, dupShare: 0 }]),
+    { name: 'parallel sqs-consumer ×8', kind: 'parallel', instances: 8, dupShare: 0 },
+    { name: 'ceiling', kind: 'ceiling', instances: 8, dupShare: 0 },
+    { name: 'relay (memory, 0% dup)', kind: 'relay', dupShare: 0 },
+    { name: 'relay (memory, 20% dup)', kind: 'relay', dupShare: 0.2 },
+    ...(withRedis
+      ? [
+          ...(QUICK ? [] : [{ name: 'relay (redis, 0% dup)', kind: 'relay' as const, dupShare: 0, redis: true }]),
+          { name: 'relay (redis, 20% dup)', kind: 'relay' as const, dupShare: 0.2, redis: true },
+        ]
+      : []),
+  ];
+  const runs: Run[] = [];
+  const totalRuns = variants.length * REPEATS;
+  for (let r = 0; r < REPEATS; r += 1) {
+    const order = r % 2 === 0 ? variants : [...variants].reverse();
+    for (const v of order) {
+      process.stderr.write(`\r[${runs.length + 1}/${totalRuns}] repeat ${r + 1}: ${v.name.padEnd(28)}`);
+      runs.push(await runOne(v, v.kind === 'naive' ? NAIVE_N : N));
+    }
+  }
+  process.stderr.write('\r'.padEnd(60) + '\r');
+
+  const summary = variants.map((v) => {
+    const mine = runs.filter((x) => x.variant === v.name);
+    return {
+      variant: v.name,
+      events: mine[0]?.events ?? 0,
+      eventsPerSecond: median(mine.map((x) => x.eventsPerSecond)),
+      sqsRequestsPerEvent: median(mine.map((x) => x.sqsRequestsPerEvent)),
+      sendTaskFailureCallsPerUniqueToken: median(mine.map((x) => x.sendTaskFailureCallsPerUniqueToken)),
+      cpuMsPerEvent: median(mine.map((x) => x.cpuMsPerEvent)),
+      peakRssMiB: median(mine.map((x) => x.peakRssMiB)),
+    };
+  });
+  const get = (name: string) => summary.find((s) => s.variant === name);
+  const relay = get('relay (memory, 0% dup)');
+  const parallelBest = [get('parallel sqs-consumer ×4'), get('parallel sqs-consumer ×8')]
+    .filter((s) => s !== undefined)
+    .sort((a, b) => (b?.eventsPerSecond ?? 0) - (a?.eventsPerSecond ?? 0))[0];
+  const ceiling = get('ceiling');
+  const naive = get('naive');
+
+  process.stderr.write('[latency] relay at half its capacity…\n');
+  const latency = await latencyRun(Math.max(50, Math.round((relay?.eventsPerSecond ?? 1000) / 2)), QUICK ? 2 : 5);
+
+  const ratios = {
+    relayVsNaive: (relay?.eventsPerSecond ?? 0) / (naive?.eventsPerSecond ?? 1),
+    relayVsParallelBest: (relay?.eventsPerSecond ?? 0) / (parallelBest?.eventsPerSecond ?? 1),
+    relayVsCeiling: (relay?.eventsPerSecond ?? 0) / (ceiling?.eventsPerSecond ?? 1),
+    relayRssVsCeilingRss: (relay?.peakRssMiB ?? 0) / (ceiling?.peakRssMiB ?? 1),
+  };
+
+  const header = [
+    'variant'.padEnd(28),
+    'events',
+    'events/s',
+    'SQS req/event',
+    'SFN calls/token',
+    'CPU ms/event',
+    'peak RSS MiB',
+  ];
+  const lines = [
+    header.join('  '),
+    ...summary.map((s) =>
+      [
+        s.variant.padEnd(28),
+        fmt(s.events).padStart(6),
+        fmt(s.eventsPerSecond).padStart(8),
+        fmt(s.sqsRequestsPerEvent, 3).padStart(13),
+        fmt(s.sendTaskFailureCallsPerUniqueToken, 3).padStart(15),
+        fmt(s.cpuMsPerEvent, 3).padStart(12),
+        fmt(s.peakRssMiB, 0).padStart(12),
+      ].join('  '),
+    ),
+    '',
+    `relay vs naive ${fmt(ratios.relayVsNaive, 2)}×, vs best parallel sqs-consumer ${fmt(ratios.relayVsParallelBest, 2)}×, vs ceiling ${fmt(ratios.relayVsCeiling, 2)}×; relay RSS / ceiling RSS ${fmt(ratios.relayRssVsCeilingRss, 2)}`,
+    `latency publish → SendTaskFailure at ${latency.rate}/s (${latency.samples} events): p50 ${fmt(latency.p50, 1)} ms, p95 ${fmt(latency.p95, 1)} ms, p99 ${fmt(latency.p99, 1)} ms`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { dependencies: Record<string, string> };
+  const result = {
+    when: new Date().toISOString(),
+    settings: {
+      n: N,
+      naiveN: NAIVE_N,
+      repeats: REPEATS,
+      quick: QUICK,
+      redis: withRedis,
+      telemetry: 'OTLP/HTTP to a local no-op collector, every message sampled',
+      logLevel: 'warn',
+      rateLimit: 'off',
+    },
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version },
+    versions: pkg.dependencies,
+    summary,
+    ratios,
+    latency,
+    runs,
+    seconds: (Date.now() - started) / 1000,
+  };
+  writeFileSync(`${ROOT}bench/results/latest.json`, `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(`${ROOT}bench/results/latest.svg`, renderChart(summary));
+  process.stdout.write(`wrote bench/results/latest.json and latest.svg in ${result.seconds.toFixed(0)} s\n`);
+  sqsChild.proc.kill();
+  sink.proc.kill();
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});
