@@ -29,6 +29,10 @@ const REPEATS = option('repeats', QUICK ? 1 : 2);
 // The naive consumer does ~300 events/s: it drains a smaller queue so the run stays short; its
 // events/s is still a drain rate.
 const NAIVE_N = Math.min(N, QUICK ? 300 : 2000);
+// `--only relay` runs the variants whose name contains the text; `--profile` writes a CPU profile
+// of each relay process to bench/results/prof/.
+const ONLY = args.includes('--only') ? String(args[args.indexOf('--only') + 1]) : undefined;
+const PROFILE = flag('profile');
 const CLK_TCK = 100;
 
 process.env.AWS_ACCESS_KEY_ID ??= 'bench';
@@ -137,6 +141,8 @@ interface Variant {
   instances?: number;
   dupShare: number;
   redis?: boolean;
+  /** Default on; off shows what tracing every message costs. */
+  tracing?: boolean;
 }
 
 interface Run {
@@ -186,7 +192,8 @@ async function startConsumer(v: Variant, queueUrl: string): Promise<{ proc: Chil
     return { proc, stop: () => proc.kill('SIGKILL') };
   }
   const port = await freePortNumber();
-  const proc = spawn(process.execPath, [`${ROOT}dist/main.js`], {
+  const profile = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${ROOT}bench/results/prof`] : [];
+  const proc = spawn(process.execPath, [...profile, `${ROOT}dist/main.js`], {
     env: {
       ...process.env,
       SOURCE_QUEUE_URL: queueUrl,
@@ -198,7 +205,7 @@ async function startConsumer(v: Variant, queueUrl: string): Promise<{ proc: Chil
       LOG_LEVEL: 'warn',
       WAIT_TIME_SECONDS: '1',
       // Telemetry on: every message traced, exported over OTLP/HTTP to the sink's no-op collector.
-      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_TRACES_EXPORTER: v.tracing === false ? 'none' : 'otlp',
       OTEL_EXPORTER_OTLP_ENDPOINT: sinkEndpoint,
       // The account quota is not what is measured here.
       SFN_RATE_LIMIT_PER_SECOND: '0',
@@ -214,7 +221,8 @@ async function startConsumer(v: Variant, queueUrl: string): Promise<{ proc: Chil
     }
     await sleep(20);
   }
-  return { proc, stop: () => proc.kill('SIGKILL') };
+  // SIGTERM, so that a CPU profile is written on the way out.
+  return { proc, stop: () => proc.kill(PROFILE ? 'SIGTERM' : 'SIGKILL') };
 }
 
 async function runOne(v: Variant, n: number): Promise<Run> {
@@ -325,6 +333,7 @@ async function main(): Promise<void> {
     { name: 'ceiling', kind: 'ceiling', instances: 8, dupShare: 0 },
     { name: 'relay (memory, 0% dup)', kind: 'relay', dupShare: 0 },
     { name: 'relay (memory, 20% dup)', kind: 'relay', dupShare: 0.2 },
+    ...(QUICK ? [] : [{ name: 'relay (memory, 0%, no tracing)', kind: 'relay' as const, dupShare: 0, tracing: false }]),
     ...(withRedis
       ? [
           ...(QUICK ? [] : [{ name: 'relay (redis, 0% dup)', kind: 'relay' as const, dupShare: 0, redis: true }]),
@@ -332,6 +341,7 @@ async function main(): Promise<void> {
         ]
       : []),
   ];
+  if (ONLY !== undefined) variants.splice(0, variants.length, ...variants.filter((v) => v.name.includes(ONLY)));
   const runs: Run[] = [];
   const totalRuns = variants.length * REPEATS;
   for (let r = 0; r < REPEATS; r += 1) {

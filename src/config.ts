@@ -36,6 +36,7 @@ const schema = z
     HEARTBEAT_INTERVAL_SECONDS: int(1, 43_199, 10),
     MAX_VISIBILITY_EXTENSION_SECONDS: int(5, 43_200, 300),
     MAX_RECEIVES: int(1, 1000, 5),
+    SFN_CLIENT: z.enum(['lean', 'sdk']).default('lean'),
     SFN_MAX_ATTEMPTS: int(1, 10, 3),
     SFN_RETRY_MODE: z.enum(['standard', 'adaptive']).default('adaptive'),
     SFN_REQUEST_TIMEOUT_MS: int(100, 60_000, 5000),
@@ -88,6 +89,7 @@ export interface Config {
   heartbeatIntervalSeconds: number;
   maxVisibilityExtensionSeconds: number;
   maxReceives: number;
+  sfnClient: Env['SFN_CLIENT'];
   sfnMaxAttempts: number;
   sfnRetryMode: Env['SFN_RETRY_MODE'];
   sfnRequestTimeoutMs: number;
@@ -139,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     heartbeatIntervalSeconds: e.HEARTBEAT_INTERVAL_SECONDS,
     maxVisibilityExtensionSeconds: e.MAX_VISIBILITY_EXTENSION_SECONDS,
     maxReceives: e.MAX_RECEIVES,
+    sfnClient: e.SFN_CLIENT,
     sfnMaxAttempts: e.SFN_MAX_ATTEMPTS,
     sfnRetryMode: e.SFN_RETRY_MODE,
     sfnRequestTimeoutMs: e.SFN_REQUEST_TIMEOUT_MS,

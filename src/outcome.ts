@@ -89,10 +89,8 @@ const BY_NAME: Record<string, ErrorClass> = {
   AbortError: { kind: 'retry', cause: 'interrupted' },
 };
 
-const NETWORK = new Set([
-  'TimeoutError',
-  'RequestTimeout',
-  'RequestTimeoutException',
+/** Node's codes for a connection that failed or was cut. */
+export const NODE_NETWORK_CODES: ReadonlySet<string> = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
   'EPIPE',
@@ -101,6 +99,13 @@ const NETWORK = new Set([
   'ENETUNREACH',
   'ENOTFOUND',
   'EAI_AGAIN',
+]);
+
+const NETWORK = new Set([
+  ...NODE_NETWORK_CODES,
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
   'ServiceUnavailable',
   'InternalFailure',
   'InternalServerError',

@@ -4,6 +4,7 @@
  */
 import type { Server } from 'node:http';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { Redis } from 'ioredis';
 import type { DestinationStream } from 'pino';
 import { SendBreaker } from './breaker.js';
@@ -13,12 +14,14 @@ import { FallbackDedupStore } from './dedup/fallback.js';
 import { MemoryDedupStore } from './dedup/memory.js';
 import { RedisDedupStore } from './dedup/redis.js';
 import type { DedupStore } from './dedup/store.js';
+import type { FailureEvent } from './event.js';
 import { createHttpServer, listen } from './http.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createLimiter } from './rateLimit.js';
 import { Relay } from './relay.js';
-import { createSfnClient, sendTaskFailure } from './stepFunctions.js';
+import { LeanSfnClient } from './sfnHttp.js';
+import { createSfnClient, type SendResult, sendTaskFailure } from './stepFunctions.js';
 
 export interface Service {
   /** The port `/healthz`, `/readyz` and `/metrics` listen on. */
@@ -39,6 +42,31 @@ export function createSqsClient(region: string, endpoint: string | undefined): S
   // The endpoint must be set on the client itself: otherwise the SDK sends each call to the host of
   // its QueueUrl, which for emulators (and VPC endpoints) is not where SQS answers.
   return new SQSClient({ region, ...(endpoint === undefined ? {} : { endpoint }) });
+}
+
+/** SendTaskFailure through the lean client (default) or the AWS SDK (`SFN_CLIENT=sdk`). */
+function createSender(config: Config): { send: (e: FailureEvent) => Promise<SendResult>; close: () => Promise<void> } {
+  if (config.sfnClient === 'lean') {
+    const client = new LeanSfnClient({
+      region: config.region,
+      endpoint: config.sfnEndpoint,
+      maxAttempts: config.sfnMaxAttempts,
+      requestTimeoutMs: config.sfnRequestTimeoutMs,
+      credentials: defaultProvider(),
+    });
+    return { send: (e) => client.sendTaskFailure(e), close: () => client.close() };
+  }
+  const client = createSfnClient({
+    region: config.region,
+    endpoint: config.sfnEndpoint,
+    maxAttempts: config.sfnMaxAttempts,
+    retryMode: config.sfnRetryMode,
+    requestTimeoutMs: config.sfnRequestTimeoutMs,
+  });
+  return {
+    send: (e) => sendTaskFailure(client, e),
+    close: async () => client.destroy(),
+  };
 }
 
 function createRedis(url: string, logger: Logger): Redis {
@@ -77,13 +105,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const logger = createLogger(config.logLevel, options.logDestination);
   const metrics = createMetrics();
   const sqs = createSqsClient(config.region, config.sqsEndpoint);
-  const sfn = createSfnClient({
-    region: config.region,
-    endpoint: config.sfnEndpoint,
-    maxAttempts: config.sfnMaxAttempts,
-    retryMode: config.sfnRetryMode,
-    requestTimeoutMs: config.sfnRequestTimeoutMs,
-  });
+  const sfn = createSender(config);
 
   const memory = new MemoryDedupStore();
   let redis: Redis | undefined;
@@ -141,7 +163,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       dedupTtlSeconds: config.dedupTtlSeconds,
       limits: { maxBodyBytes: config.maxBodyBytes, overlongText: config.overlongText },
     },
-    { sqs, send: (event) => sendTaskFailure(sfn, event), dedup, limiter, breaker, metrics, logger },
+    { sqs, send: sfn.send, dedup, limiter, breaker, metrics, logger },
   );
 
   const activePollers = new Pollers(
@@ -224,7 +246,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     await new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
     sqs.destroy();
-    sfn.destroy();
+    await sfn.close();
     logger.info('relay stopped');
   };
 

@@ -40,6 +40,10 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): Telemetry 
   env.OTEL_SERVICE_NAME ??= 'sfn-failure-relay';
   env.OTEL_METRICS_EXPORTER ??= 'none';
   env.OTEL_LOGS_EXPORTER ??= 'none';
+  // Smaller, more frequent export batches: serialising the default 512 spans at once stalls the
+  // event loop for tens of milliseconds, which showed as the relay's p99 latency. Same total work.
+  env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE ??= '128';
+  env.OTEL_BSP_SCHEDULE_DELAY ??= '500';
   if (env.OTEL_SDK_DISABLED === 'true') return { shutdown: async () => undefined };
   // No auto-instrumentation: the spans that matter (one per message, one per SendTaskFailure
   // attempt, one per DLQ send) are the relay's own, and patching every SQS call would cost CPU.
