@@ -33,6 +33,8 @@ const NAIVE_N = Math.min(N, QUICK ? 300 : 2000);
 // of each relay process to bench/results/prof/.
 const ONLY = args.includes('--only') ? String(args[args.indexOf('--only') + 1]) : undefined;
 const PROFILE = flag('profile');
+// Where latest.json and latest.svg go (the CI smoke test writes to a temporary folder).
+const OUT = args.includes('--out') ? String(args[args.indexOf('--out') + 1]) : `${ROOT}bench/results`;
 const CLK_TCK = 100;
 
 process.env.AWS_ACCESS_KEY_ID ??= 'bench';
@@ -432,9 +434,9 @@ async function main(): Promise<void> {
     runs,
     seconds: (Date.now() - started) / 1000,
   };
-  writeFileSync(`${ROOT}bench/results/latest.json`, `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(`${ROOT}bench/results/latest.svg`, renderChart(summary));
-  process.stdout.write(`wrote bench/results/latest.json and latest.svg in ${result.seconds.toFixed(0)} s\n`);
+  writeFileSync(`${OUT}/latest.json`, `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(`${OUT}/latest.svg`, renderChart(summary));
+  process.stdout.write(`wrote ${OUT}/latest.json and latest.svg in ${result.seconds.toFixed(0)} s\n`);
   sqsChild.proc.kill();
   sink.proc.kill();
   process.exit(0);
