@@ -15,7 +15,8 @@ export type Evidence =
    * deadline, or the visibility-extension cap) before the call.
    */
   | { stage: 'intake'; cause: 'breaker_open' | 'interrupted' }
-  | { stage: 'send'; result: SendResult };
+  /** `probe`: the call was the circuit breaker's probe (the circuit was not closed). */
+  | { stage: 'send'; result: SendResult; probe?: boolean };
 
 export type DeadLetterReason =
   | PoisonReason
@@ -177,6 +178,8 @@ export function decide(evidence: Evidence, f: FateSettings): Outcome {
         case 'dead':
           return { kind: 'deadLetter', reason: cls.reason, detail: `${r.errorName}: ${r.message}` };
         case 'retry':
+          // A failed probe into an outage is not this message's fault: it must not use up its receives.
+          if (evidence.probe === true && isWholesaleFailure(r)) return retryLater('breaker_open', f, r.errorName);
           return retryLater(cls.cause, f, r.errorName, r.httpStatus);
       }
     }

@@ -21,7 +21,7 @@ import type { DedupStore } from './dedup/store.js';
 import { type EventLimits, type FailureEvent, parseEvent } from './event.js';
 import type { Metrics } from './metrics.js';
 import { resultLabel } from './metrics.js';
-import { decide, type Evidence, isWholesaleFailure, type Outcome } from './outcome.js';
+import { decide, type Evidence, type Outcome } from './outcome.js';
 import type { Limiter } from './rateLimit.js';
 import { shortHash, tokenHash } from './secret.js';
 import type { SendResult } from './stepFunctions.js';
@@ -317,17 +317,11 @@ export class Relay {
       const result = await breaker.run(() => this.#d.send(event));
       if (result === 'open') {
         outcome = fate({ stage: 'intake', cause: 'breaker_open' });
-      } else if (probing && isWholesaleFailure(result)) {
-        // This message was the breaker's probe into an outage: not its fault, so no retry counted.
-        metrics.sendCalls.inc({
-          result: resultLabel(result.ok ? undefined : result.errorName, result.ok ? undefined : result.httpStatus),
-        });
-        outcome = fate({ stage: 'intake', cause: 'breaker_open' });
       } else {
         const label = result.ok ? 'ok' : resultLabel(result.errorName, result.httpStatus);
         metrics.sendCalls.inc({ result: label });
         metrics.sendDuration.observe({ result: label }, (performance.now() - started) / 1000);
-        outcome = fate({ stage: 'send', result });
+        outcome = fate({ stage: 'send', result, probe: probing });
       }
     } catch {
       // The limiter only throws when the batch was interrupted before the call.

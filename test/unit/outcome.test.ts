@@ -62,6 +62,19 @@ describe('decide', () => {
     });
   });
 
+  it('does not count a failed breaker probe against the message', () => {
+    const at = { ...base, receiveCount: 9 };
+    expect(decide({ stage: 'send', result: err('ServiceUnavailable', 503), probe: true }, at)).toMatchObject({
+      kind: 'retryLater',
+      cause: 'breaker_open',
+    });
+    // A probe answered with the message's own error is still that error.
+    expect(decide({ stage: 'send', result: err('InvalidToken', 400), probe: true }, at)).toMatchObject({
+      kind: 'deadLetter',
+      reason: 'sfn_invalid_token',
+    });
+  });
+
   it('answers parse failures with the DLQ and done tokens as duplicates', () => {
     expect(decide({ stage: 'parse', reason: 'token_empty', detail: 'd' }, base)).toEqual({
       kind: 'deadLetter',
