@@ -6,7 +6,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // Two cores: the e2e files start emulators and relay processes of their own.
-    maxWorkers: 2,
+    // Two cores, and the e2e files start emulators and relay processes of their own: one file at a
+    // time, so that no test's timing depends on what another file is doing to the CPU.
+    fileParallelism: false,
   },
 });

@@ -66,6 +66,11 @@ async function expectAllFailedOnce(tasks: { executionArn: string; token: string 
   const successes = proxy.successesByToken();
   const forwarded = proxy.forwardedByToken();
   for (const t of tasks) {
+    if (forwarded.get(t.token) !== 1) {
+      // Explain a failure: every call the proxy saw for this token.
+      const calls = proxy.calls.filter((c) => c.token === t.token).map((c) => ({ status: c.status, at: c.at }));
+      process.stdout.write(`calls for one token: ${JSON.stringify(calls)}\n`);
+    }
     expect(successes.get(t.token), 'successful SendTaskFailure calls for a task').toBe(1);
     // Dedup held: not even a second call (which the patched emulator would answer TaskTimedOut).
     expect(forwarded.get(t.token), 'SendTaskFailure calls for a task').toBe(1);
