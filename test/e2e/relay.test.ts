@@ -130,6 +130,8 @@ describe('relay end to end', () => {
       POLLERS: '2',
       WAIT_TIME_SECONDS: '1',
       LOG_LEVEL: 'debug',
+      // Every call is counted: a client timeout on a loaded machine must not cause a second one.
+      SFN_REQUEST_TIMEOUT_MS: '30000',
     });
     const service: Service = await startService(config, { logDestination: logs.stream });
     try {
