@@ -53,11 +53,13 @@ async function scrape(port: number): Promise<string> {
   return res.text();
 }
 
-describe('relay end to end', () => {
+// Both SendTaskFailure paths: the lean client (default) and the AWS SDK (SFN_CLIENT=sdk).
+describe.each(['lean', 'sdk'])('relay end to end (SFN_CLIENT=%s)', (client) => {
   it('fails each task once, drops duplicates, dead-letters poison with its reason, empties the queue', async () => {
-    const source = await sqs.createQueue('core-source');
-    const dlq = await sqs.createQueue('core-dlq');
-    const machine = await createActivityMachine(sfn.client, 'core');
+    const sourceName = `core-${client}`;
+    const source = await sqs.createQueue(sourceName);
+    const dlq = await sqs.createQueue(`${sourceName}-dlq`);
+    const machine = await createActivityMachine(sfn.client, sourceName);
     const tasks = await startExecutionsWithTokens(sfn.client, machine, 9);
     const t = (i: number) => tasks[i]?.token ?? '';
 
@@ -132,13 +134,11 @@ describe('relay end to end', () => {
       LOG_LEVEL: 'debug',
       // Every call is counted: a client timeout on a loaded machine must not cause a second one.
       SFN_REQUEST_TIMEOUT_MS: '30000',
+      SFN_CLIENT: client,
     });
     const service: Service = await startService(config, { logDestination: logs.stream });
     try {
-      await waitFor(
-        'every message to leave the source queue',
-        () => queueCounts(sqs.server, 'core-source').total === 0,
-      );
+      await waitFor('every message to leave the source queue', () => queueCounts(sqs.server, sourceName).total === 0);
 
       // Cross-batch duplicates: after the first copy is done, two more copies arrive.
       await publish(sqs.client, source, [plain(2, 'Err2', 'cause two'), sns(plain(3, 'Err3', 'via SNS'))]);
@@ -190,7 +190,7 @@ describe('relay end to end', () => {
         expect(info?.sourceMessageId).toMatch(/\S/);
       }
       // Poison goes to the DLQ at once: one receive each, no retries.
-      expect(queueCounts(sqs.server, 'core-source').total).toBe(0);
+      expect(queueCounts(sqs.server, sourceName).total).toBe(0);
 
       // Metrics count what happened, by outcome.
       const text = await scrape(service.port);

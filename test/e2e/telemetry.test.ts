@@ -53,9 +53,10 @@ const traceparent = (span: string) => ({
   traceparent: { DataType: 'String', StringValue: `00-${PRODUCER_TRACE}-${span}-01` },
 });
 
-describe('traces', () => {
+describe.each(['lean', 'sdk'])('traces (SFN_CLIENT=%s)', (client) => {
   it('give each message a CONSUMER span linked to its producer, with attempt and DLQ children', async () => {
-    const name = `trace-${randomUUID().slice(0, 8)}`;
+    exporter.reset();
+    const name = `trace-${client}-${randomUUID().slice(0, 8)}`;
     const source = await sqs.createQueue(name);
     const dlq = await sqs.createQueue(`${name}-dlq`);
     const machine = await createActivityMachine(sfn.client, name);
@@ -92,6 +93,7 @@ describe('traces', () => {
         HTTP_PORT: '0',
         WAIT_TIME_SECONDS: '1',
         LOG_LEVEL: 'debug',
+        SFN_CLIENT: client,
       }),
       { logDestination: logs },
     );
@@ -165,7 +167,9 @@ describe('traces', () => {
       JSON.stringify(spans.map((s) => [s.name, s.attributes, s.events, s.links, s.status])) + lines.join('');
     expect(everything).not.toContain(token);
   });
+});
 
+describe('producer links', () => {
   it('links the X-Ray AWSTraceHeader too (fauxqs does not pass it, so checked on a message)', () => {
     const links = producerLinks({
       Attributes: { AWSTraceHeader: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1' },
