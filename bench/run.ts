@@ -353,7 +353,7 @@ async function main(): Promise<void> {
       runs.push(await runOne(v, v.kind === 'naive' ? NAIVE_N : N));
     }
   }
-  process.stderr.write('\r'.padEnd(60) + '\r');
+  process.stderr.write(`${'\r'.padEnd(60)}\r`);
 
   const summary = variants.map((v) => {
     const mine = runs.filter((x) => x.variant === v.name);

@@ -19,8 +19,10 @@ describe('Dockerfile', () => {
     const argDefaults = Object.fromEntries(args('ARG').map((a) => a.split('=') as [string, string]));
     expect(argDefaults.NODE_IMAGE).toMatch(/^node:24-(bookworm|trixie)$/);
     expect(argDefaults.RUNTIME_IMAGE).toMatch(/distroless\/nodejs24|node:24-.*slim/);
-    expect(stages.at(-1)?.getImageName()).toBe('${RUNTIME_IMAGE}');
-    expect(stages[0]?.getImageName()).toBe('${NODE_IMAGE}');
+    // The Dockerfile's own ARG references, literally.
+    const arg = (name: string) => `\${${name}}`;
+    expect(stages.at(-1)?.getImageName()).toBe(arg('RUNTIME_IMAGE'));
+    expect(stages[0]?.getImageName()).toBe(arg('NODE_IMAGE'));
   });
 
   it('puts only compiled JavaScript and production dependencies in the runtime stage', () => {

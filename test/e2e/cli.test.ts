@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { DEAD_LETTER_ATTRIBUTE, deadLetterEntry } from '../../src/deadLetter.js';
 import { startService } from '../../src/service.js';
@@ -12,26 +12,15 @@ import {
   createActivityMachine,
   executionFailure,
   queueCounts,
-  type SfnEmulator,
-  type SqsEmulator,
   startExecutionsWithTokens,
-  startSfn,
-  startSqs,
 } from '../support/emulators.js';
 import { drainQueue, publish } from '../support/queue.js';
+import { useEmulators } from '../support/useEmulators.js';
 import { waitFor } from '../support/wait.js';
 
+const emu = useEmulators();
+
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
-
-let sqs: SqsEmulator;
-let sfn: SfnEmulator;
-
-beforeAll(async () => {
-  [sqs, sfn] = await Promise.all([startSqs(), startSfn()]);
-});
-afterAll(async () => {
-  await Promise.all([sqs?.stop(), sfn?.stop()]);
-});
 
 interface Result {
   code: number | null;
@@ -47,7 +36,7 @@ function cli(args: string[], env: Record<string, string> = {}, stdin?: string): 
         AWS_ACCESS_KEY_ID: 'test',
         AWS_SECRET_ACCESS_KEY: 'test',
         AWS_REGION: 'us-east-1',
-        AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+        AWS_ENDPOINT_URL_SQS: emu.sqs.endpoint,
         ...env,
       },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -104,10 +93,10 @@ describe('sfn-relay send-task-failure', () => {
   });
 
   it('publishes an event that the relay consumes and that fails its execution', async () => {
-    const source = await sqs.createQueue('cli-source');
-    const dlq = await sqs.createQueue('cli-dlq');
-    const machine = await createActivityMachine(sfn.client, 'cli');
-    const [task, second] = await startExecutionsWithTokens(sfn.client, machine, 2);
+    const source = await emu.sqs.createQueue('cli-source');
+    const dlq = await emu.sqs.createQueue('cli-dlq');
+    const machine = await createActivityMachine(emu.sfn.client, 'cli');
+    const [task, second] = await startExecutionsWithTokens(emu.sfn.client, machine, 2);
     const dir = mkdtempSync(join(tmpdir(), 'sfn-relay-'));
     writeFileSync(
       join(dir, 'in.json'),
@@ -136,8 +125,8 @@ describe('sfn-relay send-task-failure', () => {
         SOURCE_QUEUE_URL: source,
         DLQ_URL: dlq,
         AWS_REGION: 'us-east-1',
-        AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-        AWS_ENDPOINT_URL_SFN: sfn.endpoint,
+        AWS_ENDPOINT_URL_SQS: emu.sqs.endpoint,
+        AWS_ENDPOINT_URL_SFN: emu.sfn.endpoint,
         HTTP_PORT: '0',
         WAIT_TIME_SECONDS: '1',
         LOG_LEVEL: 'silent',
@@ -145,12 +134,12 @@ describe('sfn-relay send-task-failure', () => {
     );
     try {
       const first = await waitFor('the execution to fail', async () => {
-        const r = await executionFailure(sfn.client, task?.executionArn ?? '');
+        const r = await executionFailure(emu.sfn.client, task?.executionArn ?? '');
         return r.activityFailedEvents > 0 ? r : undefined;
       });
       expect(first).toMatchObject({ status: 'FAILED', error: 'CliError', cause: 'from the CLI' });
       const other = await waitFor('the second execution to fail', async () => {
-        const r = await executionFailure(sfn.client, second?.executionArn ?? '');
+        const r = await executionFailure(emu.sfn.client, second?.executionArn ?? '');
         return r.activityFailedEvents > 0 ? r : undefined;
       });
       expect(other).toMatchObject({ status: 'FAILED', error: 'Overridden', cause: 'file cause' });
@@ -162,8 +151,8 @@ describe('sfn-relay send-task-failure', () => {
 
 describe('sfn-relay dlq', () => {
   it('lists without consuming and redrives 500 messages without losing one', async () => {
-    const source = await sqs.createQueue('redrive-source');
-    const dlq = await sqs.createQueue('redrive-dlq');
+    const source = await emu.sqs.createQueue('redrive-source');
+    const dlq = await emu.sqs.createQueue('redrive-dlq');
     const now = new Date().toISOString();
     const entries = Array.from({ length: 500 }, (_, i) =>
       deadLetterEntry(
@@ -185,7 +174,7 @@ describe('sfn-relay dlq', () => {
       ),
     );
     await publish(
-      sqs.client,
+      emu.sqs.client,
       dlq,
       entries.map((e) => ({
         body: e.MessageBody ?? '',
@@ -204,18 +193,18 @@ describe('sfn-relay dlq', () => {
     expect(table.stdout).toMatch(/retries_exhausted\s+5\s+\d+s\s+abcdef12\s+E\d+/);
     expect(table.stdout).toContain('20 message(s)');
     // Listing consumed nothing and handed visibility back.
-    expect(queueCounts(sqs.server, 'redrive-dlq')).toMatchObject({ ready: 500, inflight: 0 });
+    expect(queueCounts(emu.sqs.server, 'redrive-dlq')).toMatchObject({ ready: 500, inflight: 0 });
 
     const dry = await cli(['dlq', 'redrive', '--dry-run', '--reason', 'retries_exhausted'], env);
     expect(dry.stdout).toMatch(/^would move 450, skipped 50/m);
-    expect(queueCounts(sqs.server, 'redrive-source').total).toBe(0);
+    expect(queueCounts(emu.sqs.server, 'redrive-source').total).toBe(0);
 
     const moved = await cli(['dlq', 'redrive'], env);
     expect(moved.code, moved.stderr).toBe(0);
     expect(moved.stdout).toMatch(/^moved 500, skipped 0 \(filtered\), failed 0/m);
-    expect(queueCounts(sqs.server, 'redrive-dlq').total).toBe(0);
+    expect(queueCounts(emu.sqs.server, 'redrive-dlq').total).toBe(0);
 
-    const back = await drainQueue(sqs.client, source);
+    const back = await drainQueue(emu.sqs.client, source);
     expect(back).toHaveLength(500);
     const bodies = new Set(back.map((m) => m.Body));
     for (const e of entries) expect(bodies.has(e.MessageBody)).toBe(true);

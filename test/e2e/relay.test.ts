@@ -3,7 +3,7 @@
  * (Step Functions) behind a recording proxy, and the relay in-process.
  */
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { readDeadLetterInfo } from '../../src/deadLetter.js';
 import { TRUNCATION_MARKER } from '../../src/event.js';
@@ -12,30 +12,14 @@ import {
   createActivityMachine,
   executionFailure,
   queueCounts,
-  type SfnEmulator,
-  type SqsEmulator,
   startExecutionsWithTokens,
-  startSfn,
-  startSqs,
 } from '../support/emulators.js';
 import { drainQueue, publish } from '../support/queue.js';
 import { sumMetric } from '../support/relayProcess.js';
-import { type SfnProxy, startSfnProxy } from '../support/sfnProxy.js';
+import { useEmulators } from '../support/useEmulators.js';
 import { waitFor } from '../support/wait.js';
 
-let sqs: SqsEmulator;
-let sfn: SfnEmulator;
-let proxy: SfnProxy;
-
-beforeAll(async () => {
-  [sqs, sfn] = await Promise.all([startSqs(), startSfn()]);
-  proxy = await startSfnProxy(sfn.endpoint);
-});
-
-afterAll(async () => {
-  await proxy?.stop();
-  await Promise.all([sqs?.stop(), sfn?.stop()]);
-});
+const emu = useEmulators();
 
 function captureLogs(): { stream: Writable; text: () => string } {
   const lines: string[] = [];
@@ -57,10 +41,10 @@ async function scrape(port: number): Promise<string> {
 describe.each(['lean', 'sdk'])('relay end to end (SFN_CLIENT=%s)', (client) => {
   it('fails each task once, drops duplicates, dead-letters poison with its reason, empties the queue', async () => {
     const sourceName = `core-${client}`;
-    const source = await sqs.createQueue(sourceName);
-    const dlq = await sqs.createQueue(`${sourceName}-dlq`);
-    const machine = await createActivityMachine(sfn.client, sourceName);
-    const tasks = await startExecutionsWithTokens(sfn.client, machine, 9);
+    const source = await emu.sqs.createQueue(sourceName);
+    const dlq = await emu.sqs.createQueue(`${sourceName}-dlq`);
+    const machine = await createActivityMachine(emu.sfn.client, sourceName);
+    const tasks = await startExecutionsWithTokens(emu.sfn.client, machine, 9);
     const t = (i: number) => tasks[i]?.token ?? '';
 
     const longError = `E${'x'.repeat(299)}`;
@@ -103,7 +87,7 @@ describe.each(['lean', 'sdk'])('relay end to end (SFN_CLIENT=%s)', (client) => {
       },
     };
     // Three copies of token 0 and two of token 1 in the first batch: in-batch duplicates.
-    await publish(sqs.client, source, [
+    await publish(emu.sqs.client, source, [
       withTrace,
       plain(0, 'States.Custom', 'zero'),
       plain(0, 'States.Custom', 'zero'),
@@ -115,7 +99,7 @@ describe.each(['lean', 'sdk'])('relay end to end (SFN_CLIENT=%s)', (client) => {
       eventBridge(5, 'Err5', 'via EventBridge'),
       eventBridge(6, 'Err6', 'via EventBridge too'),
     ]);
-    await publish(sqs.client, source, [
+    await publish(emu.sqs.client, source, [
       plain(7, 'Err7', ''),
       JSON.stringify({ taskToken: t(8), error: longError, cause: 'long error', extra: 'ignored' }),
       ...poison.map((p) => p.body),
@@ -126,8 +110,8 @@ describe.each(['lean', 'sdk'])('relay end to end (SFN_CLIENT=%s)', (client) => {
       SOURCE_QUEUE_URL: source,
       DLQ_URL: dlq,
       AWS_REGION: 'us-east-1',
-      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-      AWS_ENDPOINT_URL_SFN: proxy.endpoint,
+      AWS_ENDPOINT_URL_SQS: emu.sqs.endpoint,
+      AWS_ENDPOINT_URL_SFN: emu.proxy.endpoint,
       HTTP_PORT: '0',
       POLLERS: '2',
       WAIT_TIME_SECONDS: '1',
@@ -138,10 +122,13 @@ describe.each(['lean', 'sdk'])('relay end to end (SFN_CLIENT=%s)', (client) => {
     });
     const service: Service = await startService(config, { logDestination: logs.stream });
     try {
-      await waitFor('every message to leave the source queue', () => queueCounts(sqs.server, sourceName).total === 0);
+      await waitFor(
+        'every message to leave the source queue',
+        () => queueCounts(emu.sqs.server, sourceName).total === 0,
+      );
 
       // Cross-batch duplicates: after the first copy is done, two more copies arrive.
-      await publish(sqs.client, source, [plain(2, 'Err2', 'cause two'), sns(plain(3, 'Err3', 'via SNS'))]);
+      await publish(emu.sqs.client, source, [plain(2, 'Err2', 'cause two'), sns(plain(3, 'Err3', 'via SNS'))]);
       await waitFor('the late duplicates to be consumed', async () => {
         const text = await scrape(service.port);
         return sumMetric(text, 'sfn_relay_messages_finished_total', { outcome: 'duplicate' }) >= 5;
@@ -150,7 +137,7 @@ describe.each(['lean', 'sdk'])('relay end to end (SFN_CLIENT=%s)', (client) => {
       // Every valid execution failed with exactly the published error and cause.
       for (let i = 0; i < 9; i += 1) {
         const f = await waitFor(`execution ${i} to fail`, async () => {
-          const r = await executionFailure(sfn.client, tasks[i]?.executionArn ?? '');
+          const r = await executionFailure(emu.sfn.client, tasks[i]?.executionArn ?? '');
           return r.status === 'FAILED' && r.activityFailedEvents > 0 ? r : undefined;
         });
         if (i === 8) {
@@ -169,15 +156,15 @@ describe.each(['lean', 'sdk'])('relay end to end (SFN_CLIENT=%s)', (client) => {
       // SendTaskFailure reached Step Functions exactly once per unique token.
       // (stepfunctions-local is patched to answer TaskTimedOut to a second call, as Step Functions
       // does, so "no second call at all" is checked separately from "one success".)
-      const successes = proxy.successesByToken();
-      const forwarded = proxy.forwardedByToken();
+      const successes = emu.proxy.successesByToken();
+      const forwarded = emu.proxy.forwardedByToken();
       for (const task of tasks) {
         expect(successes.get(task.token)).toBe(1);
         expect(forwarded.get(task.token)).toBe(1);
       }
 
       // Every poison message is in the DLQ with its reason and its original body.
-      const dead = await drainQueue(sqs.client, dlq);
+      const dead = await drainQueue(emu.sqs.client, dlq);
       expect(dead).toHaveLength(poison.length);
       const byBody = new Map(dead.map((m) => [m.Body, m]));
       for (const p of poison) {
@@ -190,7 +177,7 @@ describe.each(['lean', 'sdk'])('relay end to end (SFN_CLIENT=%s)', (client) => {
         expect(info?.sourceMessageId).toMatch(/\S/);
       }
       // Poison goes to the DLQ at once: one receive each, no retries.
-      expect(queueCounts(sqs.server, sourceName).total).toBe(0);
+      expect(queueCounts(emu.sqs.server, sourceName).total).toBe(0);
 
       // Metrics count what happened, by outcome.
       const text = await scrape(service.port);

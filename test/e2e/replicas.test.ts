@@ -3,42 +3,30 @@
  * Two replicas share Redis; a replica drains on SIGTERM and hands back what it could not finish.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   createActivityMachine,
   executionFailure,
   queueCounts,
-  type SfnEmulator,
-  type SqsEmulator,
   startExecutionsWithTokens,
-  startSfn,
-  startSqs,
 } from '../support/emulators.js';
 import { publish } from '../support/queue.js';
 import { cleanup, REDIS_URL, testRedis, uniquePrefix } from '../support/redis.js';
 import { type RelayProcess, startRelayProcess, sumMetric } from '../support/relayProcess.js';
-import { type SfnProxy, startSfnProxy } from '../support/sfnProxy.js';
+import { useEmulators } from '../support/useEmulators.js';
 import { waitFor } from '../support/wait.js';
 
-let sqs: SqsEmulator;
-let sfn: SfnEmulator;
-let proxy: SfnProxy;
+const emu = useEmulators();
+
 const redis = testRedis();
 const prefix = uniquePrefix();
 const relays: RelayProcess[] = [];
-
-beforeAll(async () => {
-  [sqs, sfn] = await Promise.all([startSqs(), startSfn()]);
-  proxy = await startSfnProxy(sfn.endpoint);
-});
 
 afterAll(async () => {
   for (const r of relays) if (r.child.exitCode === null) r.child.kill('SIGKILL');
   await Promise.all(relays.map((r) => r.exited));
   await cleanup(redis, prefix);
   redis.disconnect();
-  await proxy?.stop();
-  await Promise.all([sqs?.stop(), sfn?.stop()]);
 });
 
 function shuffle<T>(items: T[]): T[] {
@@ -54,21 +42,21 @@ async function expectAllFailedOnce(tasks: { executionArn: string; token: string 
   await waitFor(
     'every execution to be FAILED',
     async () => {
-      const results = await Promise.all(tasks.map((t) => executionFailure(sfn.client, t.executionArn)));
+      const results = await Promise.all(tasks.map((t) => executionFailure(emu.sfn.client, t.executionArn)));
       return results.every((r) => r.status === 'FAILED' && r.activityFailedEvents === 1) ? results : undefined;
     },
     { timeoutMs: 60_000, intervalMs: 250 },
   );
   for (const [i, t] of tasks.entries()) {
-    const r = await executionFailure(sfn.client, t.executionArn);
+    const r = await executionFailure(emu.sfn.client, t.executionArn);
     expect(r.error).toBe(errorOf(i));
   }
-  const successes = proxy.successesByToken();
-  const forwarded = proxy.forwardedByToken();
+  const successes = emu.proxy.successesByToken();
+  const forwarded = emu.proxy.forwardedByToken();
   for (const t of tasks) {
     if (forwarded.get(t.token) !== 1) {
       // Explain a failure: every call the proxy saw for this token.
-      const calls = proxy.calls.filter((c) => c.token === t.token).map((c) => ({ status: c.status, at: c.at }));
+      const calls = emu.proxy.calls.filter((c) => c.token === t.token).map((c) => ({ status: c.status, at: c.at }));
       process.stdout.write(`calls for one token: ${JSON.stringify(calls)}\n`);
     }
     expect(successes.get(t.token), 'successful SendTaskFailure calls for a task').toBe(1);
@@ -80,21 +68,21 @@ async function expectAllFailedOnce(tasks: { executionArn: string; token: string 
 describe('relay processes', () => {
   it('two replicas sharing Redis fail no token twice', async () => {
     const name = `replicas-${randomUUID().slice(0, 8)}`;
-    const source = await sqs.createQueue(name);
-    const dlq = await sqs.createQueue(`${name}-dlq`);
-    const machine = await createActivityMachine(sfn.client, name);
-    const tasks = await startExecutionsWithTokens(sfn.client, machine, 60);
+    const source = await emu.sqs.createQueue(name);
+    const dlq = await emu.sqs.createQueue(`${name}-dlq`);
+    const machine = await createActivityMachine(emu.sfn.client, name);
+    const tasks = await startExecutionsWithTokens(emu.sfn.client, machine, 60);
     // Three copies of every event, shuffled, so copies meet in different replicas at once.
     const bodies = shuffle(
       tasks.flatMap((t, i) => Array.from({ length: 3 }, () => JSON.stringify({ taskToken: t.token, error: `E${i}` }))),
     );
-    await publish(sqs.client, source, bodies);
+    await publish(emu.sqs.client, source, bodies);
 
     const env = {
       SOURCE_QUEUE_URL: source,
       DLQ_URL: dlq,
-      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-      AWS_ENDPOINT_URL_SFN: proxy.endpoint,
+      AWS_ENDPOINT_URL_SQS: emu.sqs.endpoint,
+      AWS_ENDPOINT_URL_SFN: emu.proxy.endpoint,
       REDIS_URL,
       DEDUP_KEY_PREFIX: prefix,
       POLLERS: '3',
@@ -107,7 +95,9 @@ describe('relay processes', () => {
     const [a, b] = await Promise.all([startRelayProcess(env), startRelayProcess(env)]);
     relays.push(a, b);
 
-    await waitFor('the source queue to empty', () => queueCounts(sqs.server, name).total === 0, { timeoutMs: 60_000 });
+    await waitFor('the source queue to empty', () => queueCounts(emu.sqs.server, name).total === 0, {
+      timeoutMs: 60_000,
+    });
     await expectAllFailedOnce(tasks, (i) => `E${i}`);
 
     const [ma, mb] = await Promise.all([a.metrics(), b.metrics()]);
@@ -134,29 +124,29 @@ describe('relay processes', () => {
 
   it('drains on SIGTERM: readiness drops, calls in flight finish, the rest is handed back and not lost', async () => {
     const name = `drain-${randomUUID().slice(0, 8)}`;
-    const source = await sqs.createQueue(name);
-    const dlq = await sqs.createQueue(`${name}-dlq`);
-    const machine = await createActivityMachine(sfn.client, name);
-    const tasks = await startExecutionsWithTokens(sfn.client, machine, 40);
+    const source = await emu.sqs.createQueue(name);
+    const dlq = await emu.sqs.createQueue(`${name}-dlq`);
+    const machine = await createActivityMachine(emu.sfn.client, name);
+    const tasks = await startExecutionsWithTokens(emu.sfn.client, machine, 40);
     await publish(
-      sqs.client,
+      emu.sqs.client,
       source,
       tasks.map((t, i) => JSON.stringify({ taskToken: t.token, error: `D${i}` })),
     );
     // Calls take 1.5 s and the limiter lets 5 per second through: at SIGTERM some calls are on
     // the wire and most messages wait in the limiter.
-    proxy.setFault((call) => (call.target === 'SendTaskFailure' ? { kind: 'delay', ms: 1500 } : undefined));
+    emu.proxy.setFault((call) => (call.target === 'SendTaskFailure' ? { kind: 'delay', ms: 1500 } : undefined));
     const common = {
       SOURCE_QUEUE_URL: source,
       DLQ_URL: dlq,
-      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-      AWS_ENDPOINT_URL_SFN: proxy.endpoint,
+      AWS_ENDPOINT_URL_SQS: emu.sqs.endpoint,
+      AWS_ENDPOINT_URL_SFN: emu.proxy.endpoint,
       WAIT_TIME_SECONDS: '20',
       POLLERS: '4',
     };
     const first = await startRelayProcess({ ...common, SFN_RATE_LIMIT_PER_SECOND: '5', DRAIN_TIMEOUT_SECONDS: '1' });
     relays.push(first);
-    await waitFor('calls to be in flight', () => proxy.calls.filter((c) => c.fault === 'delay').length >= 5);
+    await waitFor('calls to be in flight', () => emu.proxy.calls.filter((c) => c.fault === 'delay').length >= 5);
 
     const signalledAt = Date.now();
     first.child.kill('SIGTERM');
@@ -165,14 +155,16 @@ describe('relay processes', () => {
     // Not waiting out the 20 s long poll: drain deadline (1 s) + the call on the wire (1.5 s) + slack.
     expect(Date.now() - signalledAt).toBeLessThan(6000);
     expect(first.output()).toContain('drain deadline reached');
-    const handedBack = queueCounts(sqs.server, name);
+    const handedBack = queueCounts(emu.sqs.server, name);
     expect(handedBack.ready).toBeGreaterThan(0);
     expect(handedBack.inflight).toBe(0);
 
-    proxy.setFault(undefined);
+    emu.proxy.setFault(undefined);
     const second = await startRelayProcess(common);
     relays.push(second);
-    await waitFor('the source queue to empty', () => queueCounts(sqs.server, name).total === 0, { timeoutMs: 60_000 });
+    await waitFor('the source queue to empty', () => queueCounts(emu.sqs.server, name).total === 0, {
+      timeoutMs: 60_000,
+    });
     await expectAllFailedOnce(tasks, (i) => `D${i}`);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);

@@ -12,35 +12,28 @@ import {
   createActivityMachine,
   executionFailure,
   queueCounts,
-  type SfnEmulator,
-  type SqsEmulator,
   startExecutionsWithTokens,
-  startSfn,
-  startSqs,
 } from '../support/emulators.js';
 import { drainQueue, publish } from '../support/queue.js';
 import { type RedisServer, startRedisServer } from '../support/redisServer.js';
 import { type RelayProcess, startRelayProcess, sumMetric } from '../support/relayProcess.js';
-import { type Fault, type SfnProxy, startSfnProxy } from '../support/sfnProxy.js';
+import type { Fault } from '../support/sfnProxy.js';
+import { useEmulators } from '../support/useEmulators.js';
 import { waitFor } from '../support/wait.js';
 
-let sqs: SqsEmulator;
-let sfn: SfnEmulator;
-let proxy: SfnProxy;
+const emu = useEmulators();
+
 let redis: RedisServer;
 const relays: RelayProcess[] = [];
 
 beforeAll(async () => {
-  [sqs, sfn, redis] = await Promise.all([startSqs(), startSfn(), startRedisServer()]);
-  proxy = await startSfnProxy(sfn.endpoint);
+  redis = await startRedisServer();
 });
 
 afterAll(async () => {
   for (const r of relays) if (r.child.exitCode === null) r.child.kill('SIGKILL');
   await Promise.all(relays.map((r) => r.exited));
   await redis?.kill();
-  await proxy?.stop();
-  await Promise.all([sqs?.stop(), sfn?.stop()]);
 });
 
 function shuffle<T>(items: T[]): T[] {
@@ -69,8 +62,8 @@ function relayEnv(queue: { source: string; dlq: string }, extra: Record<string, 
   return {
     SOURCE_QUEUE_URL: queue.source,
     DLQ_URL: queue.dlq,
-    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-    AWS_ENDPOINT_URL_SFN: proxy.endpoint,
+    AWS_ENDPOINT_URL_SQS: emu.sqs.endpoint,
+    AWS_ENDPOINT_URL_SFN: emu.proxy.endpoint,
     REDIS_URL: redis.url,
     DEDUP_KEY_PREFIX: `chaos:${randomUUID()}:`,
     WAIT_TIME_SECONDS: '1',
@@ -84,9 +77,9 @@ describe('resilience', () => {
     const DUPLICATES = 300;
     const UNKNOWN = 40;
     const name = `chaos-${randomUUID().slice(0, 8)}`;
-    const queue = { source: await sqs.createQueue(name), dlq: await sqs.createQueue(`${name}-dlq`) };
-    const machine = await createActivityMachine(sfn.client, name);
-    const tasks = await startExecutionsWithTokens(sfn.client, machine, TASKS);
+    const queue = { source: await emu.sqs.createQueue(name), dlq: await emu.sqs.createQueue(`${name}-dlq`) };
+    const machine = await createActivityMachine(emu.sfn.client, name);
+    const tasks = await startExecutionsWithTokens(emu.sfn.client, machine, TASKS);
     const event = (i: number) => ({
       error: `Chaos${i % 7}`,
       cause: `task ${i} failed: \u00e9t\u00e9 \\u2603 "quoted"`,
@@ -101,13 +94,13 @@ describe('resilience', () => {
       ...unknown.map((body) => ({ body, reason: 'sfn_task_does_not_exist' })),
     ];
     const all = shuffle([...valid, ...duplicates, ...poison.map((p) => p.body)]);
-    await publish(sqs.client, queue.source, all);
+    await publish(emu.sqs.client, queue.source, all);
 
     // Faults on SendTaskFailure: ~10 % throttled, ~5 % 5xx, ~3 % dropped before and ~2 % after
     // Step Functions acted, ~2 % KMS throttling; plus a full outage window.
     let outage = false;
     const injected = new Map<string, number>();
-    proxy.setFault((call) => {
+    emu.proxy.setFault((call) => {
       if (call.target !== 'SendTaskFailure') return undefined;
       const r = Math.random();
       const fault: Fault | undefined = outage
@@ -151,7 +144,7 @@ describe('resilience', () => {
     const total = all.length;
     // Progress = share of the valid tasks failed so far: linear in time at the rate limit, so each
     // fault below lands while messages flow.
-    const progress = () => proxy.successesByToken().size / TASKS;
+    const progress = () => emu.proxy.successesByToken().size / TASKS;
     const t0 = Date.now();
     const mark = (what: string) =>
       process.stdout.write(
@@ -205,22 +198,22 @@ describe('resilience', () => {
     mark('outage = false;');
     outage = false;
 
-    await waitFor('the source queue to empty', () => queueCounts(sqs.server, name).total === 0, {
+    await waitFor('the source queue to empty', () => queueCounts(emu.sqs.server, name).total === 0, {
       timeoutMs: 180_000,
       intervalMs: 250,
     });
-    mark('proxy.setFault(undefined);');
-    proxy.setFault(undefined);
+    mark('emu.proxy.setFault(undefined);');
+    emu.proxy.setFault(undefined);
 
     // 1. Every valid execution is FAILED with its exact error and cause.
-    const results = await Promise.all(tasks.map((t) => executionFailure(sfn.client, t.executionArn)));
+    const results = await Promise.all(tasks.map((t) => executionFailure(emu.sfn.client, t.executionArn)));
     for (const [i, r] of results.entries()) {
       if (r.error !== event(i).error) {
         // Seen once in a loaded run (error missing from the ActivityFailed event): keep what the
         // emulator and the proxy saw, so the next occurrence can be explained.
         const token = tasks[i]?.token;
-        const calls = proxy.calls.filter((c) => c.token === token).map((c) => [c.status, c.fault, c.forwarded]);
-        const history = await sfn.client.send(
+        const calls = emu.proxy.calls.filter((c) => c.token === token).map((c) => [c.status, c.fault, c.forwarded]);
+        const history = await emu.sfn.client.send(
           new GetExecutionHistoryCommand({ executionArn: tasks[i]?.executionArn ?? '' }),
         );
         process.stdout.write(
@@ -231,13 +224,13 @@ describe('resilience', () => {
     }
 
     // 2. At most one successful SendTaskFailure per token; exactly one for each valid task.
-    const successes = proxy.successesByToken();
+    const successes = emu.proxy.successesByToken();
     const twice = [...successes.values()].filter((n) => n > 1).length;
     expect(twice).toBe(0);
     for (const t of tasks) expect(successes.get(t.token)).toBe(1);
 
     // 3. Every poison message is in the DLQ with its reason and its original body.
-    const dead = await drainQueue(sqs.client, queue.dlq);
+    const dead = await drainQueue(emu.sqs.client, queue.dlq);
     const byBody = new Map<string, string[]>();
     for (const m of dead) {
       const reasons = byBody.get(m.Body ?? '') ?? [];
@@ -257,7 +250,7 @@ describe('resilience', () => {
     expect(extras).toBeLessThanOrEqual(20);
 
     // 4. Nothing left in the source queue, nothing in flight.
-    expect(queueCounts(sqs.server, name)).toMatchObject({ ready: 0, delayed: 0, inflight: 0 });
+    expect(queueCounts(emu.sqs.server, name)).toMatchObject({ ready: 0, delayed: 0, inflight: 0 });
 
     // 5. No token in anything any relay process wrote, even at debug level, under every fault.
     for (const r of [a, b]) r.child.kill('SIGTERM');
@@ -268,7 +261,7 @@ describe('resilience', () => {
     expect(output).toContain('"level":"debug"');
 
     const outcomes = outcomesFromLogs(relays);
-    const closedAgain = proxy.calls.filter(
+    const closedAgain = emu.proxy.calls.filter(
       (c) => c.target === 'SendTaskFailure' && c.forwarded && c.status === 400,
     ).length;
     const figures = {
@@ -278,7 +271,7 @@ describe('resilience', () => {
       poison_published: poison.length,
       outcomes: Object.fromEntries(outcomes),
       faults_injected: Object.fromEntries(injected),
-      send_task_failure_requests: proxy.calls.filter((c) => c.target === 'SendTaskFailure').length,
+      send_task_failure_requests: emu.proxy.calls.filter((c) => c.target === 'SendTaskFailure').length,
       answered_task_timed_out_or_does_not_exist: closedAgain,
       dlq: dead.length,
       dlq_second_copies_after_sigkill: extras,
@@ -294,20 +287,20 @@ describe('resilience', () => {
 describe('protection of Step Functions and of the messages', () => {
   it('shares the rate limit between replicas through Redis', async () => {
     const name = `rate-${randomUUID().slice(0, 8)}`;
-    const queue = { source: await sqs.createQueue(name), dlq: await sqs.createQueue(`${name}-dlq`) };
-    const machine = await createActivityMachine(sfn.client, name);
-    const tasks = await startExecutionsWithTokens(sfn.client, machine, 150);
+    const queue = { source: await emu.sqs.createQueue(name), dlq: await emu.sqs.createQueue(`${name}-dlq`) };
+    const machine = await createActivityMachine(emu.sfn.client, name);
+    const tasks = await startExecutionsWithTokens(emu.sfn.client, machine, 150);
     await publish(
-      sqs.client,
+      emu.sqs.client,
       queue.source,
       tasks.map((t) => JSON.stringify({ taskToken: t.token, error: 'Rated' })),
     );
-    const firstCall = proxy.calls.length;
+    const firstCall = emu.proxy.calls.length;
     const env = relayEnv(queue, { SFN_RATE_LIMIT_PER_SECOND: '25', POLLERS: '4' });
     const [a, b] = await Promise.all([startRelayProcess(env), startRelayProcess(env)]);
     relays.push(a, b);
-    await waitFor('the queue to empty', () => queueCounts(sqs.server, name).total === 0, { timeoutMs: 60_000 });
-    const times = proxy.calls
+    await waitFor('the queue to empty', () => queueCounts(emu.sqs.server, name).total === 0, { timeoutMs: 60_000 });
+    const times = emu.proxy.calls
       .slice(firstCall)
       .filter((c) => c.target === 'SendTaskFailure')
       .map((c) => c.at)
@@ -339,17 +332,19 @@ describe('protection of Step Functions and of the messages', () => {
 
   it('pauses intake while Step Functions is down instead of burning receive counts into the DLQ', async () => {
     const name = `breaker-${randomUUID().slice(0, 8)}`;
-    const queue = { source: await sqs.createQueue(name), dlq: await sqs.createQueue(`${name}-dlq`) };
-    const machine = await createActivityMachine(sfn.client, name);
-    const tasks = await startExecutionsWithTokens(sfn.client, machine, 40);
+    const queue = { source: await emu.sqs.createQueue(name), dlq: await emu.sqs.createQueue(`${name}-dlq`) };
+    const machine = await createActivityMachine(emu.sfn.client, name);
+    const tasks = await startExecutionsWithTokens(emu.sfn.client, machine, 40);
     await publish(
-      sqs.client,
+      emu.sqs.client,
       queue.source,
       tasks.map((t, i) => JSON.stringify({ taskToken: t.token, error: `B${i}` })),
     );
     let down = true;
-    proxy.setFault((call) => (down && call.target === 'SendTaskFailure' ? { kind: 'status', status: 503 } : undefined));
-    const firstCall = proxy.calls.length;
+    emu.proxy.setFault((call) =>
+      down && call.target === 'SendTaskFailure' ? { kind: 'status', status: 503 } : undefined,
+    );
+    const firstCall = emu.proxy.calls.length;
     // Without the breaker, MAX_RECEIVES=3 would dead-letter every message within seconds.
     const relay = await startRelayProcess(
       relayEnv(queue, {
@@ -370,15 +365,15 @@ describe('protection of Step Functions and of the messages', () => {
     expect(await relay.status('/readyz')).toBe(503);
     expect(await relay.status('/healthz')).toBe(200);
     await new Promise((resolve) => setTimeout(resolve, 6000)); // a 6 s outage: the fault itself.
-    const callsDuringOutage = proxy.calls.slice(firstCall).filter((c) => c.target === 'SendTaskFailure').length;
+    const callsDuringOutage = emu.proxy.calls.slice(firstCall).filter((c) => c.target === 'SendTaskFailure').length;
     down = false;
-    await waitFor('the queue to empty', () => queueCounts(sqs.server, name).total === 0, { timeoutMs: 60_000 });
-    proxy.setFault(undefined);
-    const dead = await drainQueue(sqs.client, queue.dlq);
+    await waitFor('the queue to empty', () => queueCounts(emu.sqs.server, name).total === 0, { timeoutMs: 60_000 });
+    emu.proxy.setFault(undefined);
+    const dead = await drainQueue(emu.sqs.client, queue.dlq);
     expect(dead).toHaveLength(0);
     // stepfunctions-local records the failure up to a second after the call.
     await waitFor('every execution to be FAILED', async () => {
-      const results = await Promise.all(tasks.map((t) => executionFailure(sfn.client, t.executionArn)));
+      const results = await Promise.all(tasks.map((t) => executionFailure(emu.sfn.client, t.executionArn)));
       return results.every((r) => r.status === 'FAILED');
     });
     // 40 messages × a retry per second for 6 s would be ~240 calls; the breaker let through the

@@ -10,7 +10,7 @@ import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startService } from '../../src/service.js';
 import { producerLinks } from '../../src/telemetry.js';
@@ -18,35 +18,20 @@ import {
   createActivityMachine,
   executionFailure,
   queueCounts,
-  type SfnEmulator,
-  type SqsEmulator,
   startExecutionsWithTokens,
-  startSfn,
-  startSqs,
 } from '../support/emulators.js';
 import { drainQueue, publish } from '../support/queue.js';
 import { startRelayProcess } from '../support/relayProcess.js';
-import { type SfnProxy, startSfnProxy } from '../support/sfnProxy.js';
+import { useEmulators } from '../support/useEmulators.js';
 import { waitFor } from '../support/wait.js';
+
+const emu = useEmulators();
 
 const exporter = new InMemorySpanExporter();
 const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
 trace.setGlobalTracerProvider(provider);
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-
-let sqs: SqsEmulator;
-let sfn: SfnEmulator;
-let proxy: SfnProxy;
-
-beforeAll(async () => {
-  [sqs, sfn] = await Promise.all([startSqs(), startSfn()]);
-  proxy = await startSfnProxy(sfn.endpoint);
-});
-afterAll(async () => {
-  await proxy?.stop();
-  await Promise.all([sqs?.stop(), sfn?.stop()]);
-});
 
 const PRODUCER_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const traceparent = (span: string) => ({
@@ -57,19 +42,19 @@ describe.each(['lean', 'sdk'])('traces (SFN_CLIENT=%s)', (client) => {
   it('give each message a CONSUMER span linked to its producer, with attempt and DLQ children', async () => {
     exporter.reset();
     const name = `trace-${client}-${randomUUID().slice(0, 8)}`;
-    const source = await sqs.createQueue(name);
-    const dlq = await sqs.createQueue(`${name}-dlq`);
-    const machine = await createActivityMachine(sfn.client, name);
-    const [task] = await startExecutionsWithTokens(sfn.client, machine, 1);
+    const source = await emu.sqs.createQueue(name);
+    const dlq = await emu.sqs.createQueue(`${name}-dlq`);
+    const machine = await createActivityMachine(emu.sfn.client, name);
+    const [task] = await startExecutionsWithTokens(emu.sfn.client, machine, 1);
     const token = task?.token ?? '';
     // The first SendTaskFailure attempt is throttled: the SDK retries, and both attempts show.
     let throttled = false;
-    proxy.setFault((call) => {
+    emu.proxy.setFault((call) => {
       if (call.target !== 'SendTaskFailure' || throttled) return undefined;
       throttled = true;
       return { kind: 'throttle' };
     });
-    await publish(sqs.client, source, [
+    await publish(emu.sqs.client, source, [
       {
         body: JSON.stringify({ taskToken: token, error: 'Traced', cause: 'c' }),
         attributes: traceparent('00f067aa0ba902b7'),
@@ -88,8 +73,8 @@ describe.each(['lean', 'sdk'])('traces (SFN_CLIENT=%s)', (client) => {
         SOURCE_QUEUE_URL: source,
         DLQ_URL: dlq,
         AWS_REGION: 'us-east-1',
-        AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-        AWS_ENDPOINT_URL_SFN: proxy.endpoint,
+        AWS_ENDPOINT_URL_SQS: emu.sqs.endpoint,
+        AWS_ENDPOINT_URL_SFN: emu.proxy.endpoint,
         HTTP_PORT: '0',
         WAIT_TIME_SECONDS: '1',
         LOG_LEVEL: 'debug',
@@ -98,14 +83,14 @@ describe.each(['lean', 'sdk'])('traces (SFN_CLIENT=%s)', (client) => {
       { logDestination: logs },
     );
     try {
-      await waitFor('both messages to finish', () => queueCounts(sqs.server, name).total === 0);
+      await waitFor('both messages to finish', () => queueCounts(emu.sqs.server, name).total === 0);
       await waitFor(
         'the execution to fail',
-        async () => (await executionFailure(sfn.client, task?.executionArn ?? '')).status === 'FAILED',
+        async () => (await executionFailure(emu.sfn.client, task?.executionArn ?? '')).status === 'FAILED',
       );
     } finally {
       await service.stop();
-      proxy.setFault(undefined);
+      emu.proxy.setFault(undefined);
     }
     const spans = exporter.getFinishedSpans();
     const processSpans = spans.filter((s) => s.name === `process ${name}`);
@@ -151,7 +136,7 @@ describe.each(['lean', 'sdk'])('traces (SFN_CLIENT=%s)', (client) => {
     const send = spans.find((s) => s.name === `send ${name}-dlq`);
     expect(send?.kind).toBe(SpanKind.PRODUCER);
     expect(send?.parentSpanContext?.spanId).toBe(poison.spanContext().spanId);
-    const [dead] = await drainQueue(sqs.client, dlq);
+    const [dead] = await drainQueue(emu.sqs.client, dlq);
     expect(dead?.MessageAttributes?.traceparent?.StringValue).toBe(
       `00-${send?.spanContext().traceId}-${send?.spanContext().spanId}-01`,
     );
@@ -197,21 +182,21 @@ describe('OTLP/HTTP export', () => {
     const { port } = receiver.address() as AddressInfo;
     try {
       const name = `otlp-${randomUUID().slice(0, 8)}`;
-      const source = await sqs.createQueue(name);
-      const dlq = await sqs.createQueue(`${name}-dlq`);
-      await publish(sqs.client, source, ['not json']);
+      const source = await emu.sqs.createQueue(name);
+      const dlq = await emu.sqs.createQueue(`${name}-dlq`);
+      await publish(emu.sqs.client, source, ['not json']);
       const relay = await startRelayProcess({
         SOURCE_QUEUE_URL: source,
         DLQ_URL: dlq,
-        AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-        AWS_ENDPOINT_URL_SFN: sfn.endpoint,
+        AWS_ENDPOINT_URL_SQS: emu.sqs.endpoint,
+        AWS_ENDPOINT_URL_SFN: emu.sfn.endpoint,
         WAIT_TIME_SECONDS: '1',
         OTEL_TRACES_EXPORTER: 'otlp',
         OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
         OTEL_SERVICE_NAME: 'relay-under-test',
       });
-      await waitFor('the message to be dead-lettered', () => queueCounts(sqs.server, `${name}-dlq`).total === 1);
+      await waitFor('the message to be dead-lettered', () => queueCounts(emu.sqs.server, `${name}-dlq`).total === 1);
       // SIGTERM flushes the batch processor before the process exits.
       relay.child.kill('SIGTERM');
       expect(await relay.exited).toBe(0);

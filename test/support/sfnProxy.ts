@@ -113,7 +113,7 @@ export async function startSfnProxy(upstream: string): Promise<SfnProxy> {
         return;
       }
       forward();
-      function forward(dropAnswer = false): void {
+      function forward(_dropAnswer = false): void {
         const upstreamReq = request(
           {
             host: target.hostname,
