@@ -3,7 +3,7 @@
  * Validated with the relay's own validator, so what is published is what the relay accepts.
  */
 import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { context, propagation } from '@opentelemetry/api';
+import { type Context, context, propagation } from '@opentelemetry/api';
 import { InvalidEventError } from './errors.js';
 import { DEFAULT_LIMITS, type EventLimits, type FailureEvent, validateEvent } from './event.js';
 
@@ -12,12 +12,14 @@ export interface PublishOptions {
   queueUrl: string;
   /** Defaults to the relay's defaults (truncate over-long text, 1 MiB bodies). */
   limits?: EventLimits;
+  /** The trace context to carry; defaults to the active one. */
+  traceContext?: Context;
 }
 
-/** The W3C trace context of the active span (if any), as SQS message attributes. */
-export function traceAttributes(): Record<string, MessageAttributeValue> {
+/** The trace context (W3C by default: the global propagator) as SQS message attributes. */
+export function traceAttributes(ctx: Context = context.active()): Record<string, MessageAttributeValue> {
   const carrier: Record<string, string> = {};
-  propagation.inject(context.active(), carrier);
+  propagation.inject(ctx, carrier);
   const out: Record<string, MessageAttributeValue> = {};
   for (const [k, v] of Object.entries(carrier)) out[k] = { DataType: 'String', StringValue: v };
   return out;
@@ -30,7 +32,7 @@ export function traceAttributes(): Record<string, MessageAttributeValue> {
 export async function publishTaskFailure(event: FailureEvent, options: PublishOptions): Promise<string> {
   const checked = validateEvent(event as never, 'plain', options.limits ?? DEFAULT_LIMITS);
   if (!checked.ok) throw new InvalidEventError(checked.reason, checked.detail);
-  const attributes = traceAttributes();
+  const attributes = traceAttributes(options.traceContext);
   const out = await options.sqs.send(
     new SendMessageCommand({
       QueueUrl: options.queueUrl,

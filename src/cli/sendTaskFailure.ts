@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { type Context, context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { Command } from 'commander';
 import { InvalidEventError } from '../errors.js';
 import { DEFAULT_LIMITS, type FailureEvent, validateEvent } from '../event.js';
@@ -45,6 +47,20 @@ function readCliInputJson(value: string): Partial<FailureEvent> {
   return parsed as Partial<FailureEvent>;
 }
 
+/**
+ * The caller's trace context: a script that runs inside a trace passes it the way CI systems and
+ * `otel-cli` do, as TRACEPARENT / TRACESTATE in the environment. The event carries it as message
+ * attributes, so the relay's span links back to the caller.
+ */
+function callerContext(): Context {
+  const traceparent = process.env.TRACEPARENT;
+  if (traceparent === undefined || traceparent === '') return context.active();
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  const carrier: Record<string, string> = { traceparent };
+  if (process.env.TRACESTATE) carrier.tracestate = process.env.TRACESTATE;
+  return propagation.extract(ROOT_CONTEXT, carrier);
+}
+
 function eventFrom(o: Options): FailureEvent {
   const fromJson = o.cliInputJson === undefined ? {} : readCliInputJson(o.cliInputJson);
   // Command-line values override --cli-input-json, as in the AWS CLI.
@@ -87,7 +103,8 @@ Examples:
   $ sfn-relay send-task-failure --cli-input-json file://failure.json --error Overridden
   $ sfn-relay send-task-failure --generate-cli-skeleton > failure.json
 
-Prints the SQS message id. Exit codes: 0 published, 1 SQS refused, 2 bad options or invalid event.`,
+Prints the SQS message id. TRACEPARENT / TRACESTATE in the environment become the event's trace
+context. Exit codes: 0 published, 1 SQS refused, 2 bad options or invalid event.`,
     )
     .action(async (o: Options) => {
       const mode = o.generateCliSkeleton === true ? 'input' : o.generateCliSkeleton;
@@ -103,7 +120,7 @@ Prints the SQS message id. Exit codes: 0 published, 1 SQS refused, 2 bad options
       const queueUrl = required(o.queueUrl ?? process.env.SOURCE_QUEUE_URL, 'queue-url', 'SOURCE_QUEUE_URL');
       const sqs = sqsClient(o);
       try {
-        const id = await publishTaskFailure(event, { sqs, queueUrl });
+        const id = await publishTaskFailure(event, { sqs, queueUrl, traceContext: callerContext() });
         process.stdout.write(`${id}\n`);
       } catch (err) {
         if (err instanceof InvalidEventError) throw new UsageError(err.message);

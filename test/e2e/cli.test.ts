@@ -103,14 +103,16 @@ describe('sfn-relay send-task-failure', () => {
       JSON.stringify({ taskToken: second?.token, error: 'FromFile', cause: 'file cause' }),
     );
 
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     const sent = await cli(
       ['send-task-failure', '--task-token', task?.token ?? '', '--error', 'CliError', '--cause', 'from the CLI'],
-      {
-        SOURCE_QUEUE_URL: source,
-      },
+      { SOURCE_QUEUE_URL: source, TRACEPARENT: traceparent },
     );
     expect(sent.code, sent.stderr).toBe(0);
     expect(sent.stdout.trim()).toMatch(/^[0-9a-f-]{36}$/);
+    // The caller's trace context travels with the event (the relay links its span to it).
+    const published = emu.sqs.server.inspectQueue('cli-source')?.messages.ready[0];
+    expect(published?.messageAttributes.traceparent?.StringValue).toBe(traceparent);
     // --cli-input-json from a file, with a command-line value overriding it.
     const fromFile = await cli(
       ['send-task-failure', '--cli-input-json', `file://${join(dir, 'in.json')}`, '--error', 'Overridden'],
