@@ -21,7 +21,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { createLimiter } from './rateLimit.js';
 import { Relay } from './relay.js';
 import { LeanSfnClient } from './sfnHttp.js';
-import { createSfnClient, type SendResult, sendTaskFailure } from './stepFunctions.js';
+import type { SendResult } from './stepFunctions.js';
 
 export interface Service {
   /** The port `/healthz`, `/readyz` and `/metrics` listen on. */
@@ -44,8 +44,13 @@ export function createSqsClient(region: string, endpoint: string | undefined): S
   return new SQSClient({ region, ...(endpoint === undefined ? {} : { endpoint }) });
 }
 
-/** SendTaskFailure through the lean client (default) or the AWS SDK (`SFN_CLIENT=sdk`). */
-function createSender(config: Config): { send: (e: FailureEvent) => Promise<SendResult>; close: () => Promise<void> } {
+/**
+ * SendTaskFailure through the lean client (default) or the AWS SDK (`SFN_CLIENT=sdk`). The SDK is
+ * loaded only when chosen: it is tens of MiB of resident memory the lean path does not need.
+ */
+async function createSender(
+  config: Config,
+): Promise<{ send: (e: FailureEvent) => Promise<SendResult>; close: () => Promise<void> }> {
   if (config.sfnClient === 'lean') {
     const client = new LeanSfnClient({
       region: config.region,
@@ -56,6 +61,7 @@ function createSender(config: Config): { send: (e: FailureEvent) => Promise<Send
     });
     return { send: (e) => client.sendTaskFailure(e), close: () => client.close() };
   }
+  const { createSfnClient, sendTaskFailure } = await import('./stepFunctions.js');
   const client = createSfnClient({
     region: config.region,
     endpoint: config.sfnEndpoint,
@@ -105,7 +111,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const logger = createLogger(config.logLevel, options.logDestination);
   const metrics = createMetrics();
   const sqs = createSqsClient(config.region, config.sqsEndpoint);
-  const sfn = createSender(config);
+  const sfn = await createSender(config);
 
   const memory = new MemoryDedupStore();
   let redis: Redis | undefined;
