@@ -1,15 +1,23 @@
 import type { Redis } from 'ioredis';
 import type { ClaimResult, DedupStore } from './store.js';
 
-// One round trip, atomic: a claim is taken only if the hash is free or already ours.
+// Atomic, for any number of keys at once: a claim is taken only if the hash is free or already
+// ours. ARGV holds owner and lease for each key in turn.
 const CLAIM = `
-local v = redis.call('GET', KEYS[1])
-if not v or v == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 'claimed'
+local out = {}
+for i, key in ipairs(KEYS) do
+  local owner, lease = ARGV[2 * i - 1], ARGV[2 * i]
+  local v = redis.call('GET', key)
+  if not v or v == owner then
+    redis.call('SET', key, owner, 'PX', lease)
+    out[i] = 'claimed'
+  elseif v == 'done' then
+    out[i] = 'done'
+  else
+    out[i] = 'busy'
+  end
 end
-if v == 'done' then return 'done' end
-return 'busy'`;
+return out`;
 
 // Compare-and-delete: a slow replica must not drop a claim that has since passed to another.
 const RELEASE = `
@@ -17,21 +25,31 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0`;
 
 interface Scripts {
-  relayClaim(key: string, owner: string, leaseMs: number): Promise<string>;
+  relayClaim(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<string[]>;
   relayRelease(key: string, owner: string): Promise<number>;
+}
+
+interface PendingClaim {
+  key: string;
+  owner: string;
+  leaseMs: number;
+  resolve: (r: ClaimResult) => void;
+  reject: (err: unknown) => void;
 }
 
 /**
  * The store shared by replicas. Keys are `<prefix>tok:<sha256 of the token>`; values are
- * `c:<owner>` while claimed and `done` after. Redis expiry does the lease and the TTL.
+ * `c:<owner>` while claimed and `done` after. Redis expiry does the lease and the TTL. Claims made
+ * in the same tick (a receive batch claims its tokens together) go to Redis as one script call.
  */
 export class RedisDedupStore implements DedupStore {
   readonly kind = 'redis' as const;
   readonly #redis: Redis & Scripts;
   readonly #prefix: string;
+  #pending: PendingClaim[] = [];
 
   constructor(redis: Redis, prefix: string) {
-    redis.defineCommand('relayClaim', { numberOfKeys: 1, lua: CLAIM });
+    redis.defineCommand('relayClaim', { lua: CLAIM });
     redis.defineCommand('relayRelease', { numberOfKeys: 1, lua: RELEASE });
     this.#redis = redis as Redis & Scripts;
     this.#prefix = prefix;
@@ -41,10 +59,29 @@ export class RedisDedupStore implements DedupStore {
     return `${this.#prefix}tok:${hash}`;
   }
 
-  async claim(hash: string, owner: string, leaseMs: number): Promise<ClaimResult> {
-    const result = await this.#redis.relayClaim(this.#key(hash), `c:${owner}`, leaseMs);
-    if (result === 'claimed' || result === 'done' || result === 'busy') return result;
-    throw new Error(`unexpected claim answer from Redis: ${String(result)}`);
+  claim(hash: string, owner: string, leaseMs: number): Promise<ClaimResult> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ key: this.#key(hash), owner: `c:${owner}`, leaseMs, resolve, reject });
+      if (this.#pending.length === 1) queueMicrotask(() => this.#flush());
+    });
+  }
+
+  #flush(): void {
+    const batch = this.#pending;
+    this.#pending = [];
+    const args = batch.flatMap((c) => [c.owner, c.leaseMs]);
+    this.#redis.relayClaim(batch.length, ...batch.map((c) => c.key), ...args).then(
+      (results) => {
+        batch.forEach((c, i) => {
+          const r = results[i];
+          if (r === 'claimed' || r === 'done' || r === 'busy') c.resolve(r);
+          else c.reject(new Error(`unexpected claim answer from Redis: ${String(r)}`));
+        });
+      },
+      (err: unknown) => {
+        for (const c of batch) c.reject(err);
+      },
+    );
   }
 
   async complete(hash: string, ttlMs: number): Promise<void> {

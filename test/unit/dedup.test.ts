@@ -1,5 +1,5 @@
 /** One contract, two stores: the in-memory one and the Redis one (against the real server). */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { FallbackDedupStore } from '../../src/dedup/fallback.js';
 import { MemoryDedupStore } from '../../src/dedup/memory.js';
 import { RedisDedupStore } from '../../src/dedup/redis.js';
@@ -49,6 +49,22 @@ describe.each(stores)('%s dedup store', (_name, make) => {
     await waitFor('the lease to expire', async () => (await s.claim(h, 'b', 10_000)) === 'claimed', {
       timeoutMs: 3000,
     });
+  });
+});
+
+describe('redis store', () => {
+  it('sends the claims of one tick as one script call, in order', async () => {
+    const s = new RedisDedupStore(redis, prefix);
+    const calls = vi.spyOn(redis as unknown as { relayClaim: () => Promise<string[]> }, 'relayClaim');
+    const h = `h-${Math.random()}`;
+    const results = await Promise.all([
+      s.claim(h, 'a', 10_000),
+      s.claim(h, 'b', 10_000),
+      ...Array.from({ length: 8 }, (_, i) => s.claim(`${h}-${i}`, 'a', 10_000)),
+    ]);
+    expect(results).toEqual(['claimed', 'busy', ...Array.from({ length: 8 }, () => 'claimed')]);
+    expect(calls).toHaveBeenCalledTimes(1);
+    calls.mockRestore();
   });
 });
 
