@@ -33,3 +33,13 @@ export class InvalidEventError extends RelayError {
     this.reason = reason;
   }
 }
+
+/**
+ * The name to record for an error thrown by a client: the AWS error code (`name`), or, for Node's
+ * network errors whose name is just `Error`, their `code` (`ECONNRESET`). Never the message, which
+ * may quote a task token.
+ */
+export function errorNameOf(err: unknown): string {
+  const e = (err ?? {}) as { name?: string; code?: string };
+  return e.code !== undefined && (e.name === 'Error' || e.name === undefined) ? e.code : (e.name ?? 'Error');
+}

@@ -2,10 +2,11 @@
  * The producer side: publish a failure event to the relay's queue instead of calling Step Functions.
  * Validated with the relay's own validator, so what is published is what the relay accepts.
  */
-import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type Context, context, propagation } from '@opentelemetry/api';
 import { InvalidEventError } from './errors.js';
 import { DEFAULT_LIMITS, type EventLimits, type FailureEvent, validateEvent } from './event.js';
+import { traceContextAttributes } from './traceContext.js';
 
 export interface PublishOptions {
   sqs: SQSClient;
@@ -16,15 +17,6 @@ export interface PublishOptions {
   traceContext?: Context;
 }
 
-/** The trace context (W3C by default: the global propagator) as SQS message attributes. */
-export function traceAttributes(ctx: Context = context.active()): Record<string, MessageAttributeValue> {
-  const carrier: Record<string, string> = {};
-  propagation.inject(ctx, carrier);
-  const out: Record<string, MessageAttributeValue> = {};
-  for (const [k, v] of Object.entries(carrier)) out[k] = { DataType: 'String', StringValue: v };
-  return out;
-}
-
 /**
  * Validates the event and sends it to the queue; resolves with the SQS message id. Throws an
  * InvalidEventError (with the DLQ reason the relay would give) when the event could never succeed.
@@ -32,7 +24,8 @@ export function traceAttributes(ctx: Context = context.active()): Record<string,
 export async function publishTaskFailure(event: FailureEvent, options: PublishOptions): Promise<string> {
   const checked = validateEvent(event as never, 'plain', options.limits ?? DEFAULT_LIMITS);
   if (!checked.ok) throw new InvalidEventError(checked.reason, checked.detail);
-  const attributes = traceAttributes(options.traceContext);
+  // The global propagator: whatever the producer's OpenTelemetry set-up propagates.
+  const attributes = traceContextAttributes(options.traceContext ?? context.active(), propagation);
   const out = await options.sqs.send(
     new SendMessageCommand({
       QueueUrl: options.queueUrl,

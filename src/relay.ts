@@ -25,7 +25,8 @@ import { decide, type Evidence, type Outcome } from './outcome.js';
 import type { Limiter } from './rateLimit.js';
 import { shortHash, tokenHash } from './secret.js';
 import type { SendResult } from './stepFunctions.js';
-import { endWithError, producerLinks, queueName, traceContextAttributes, tracer } from './telemetry.js';
+import { endWithError, queueName, tracer } from './telemetry.js';
+import { producerLinks, traceContextAttributes } from './traceContext.js';
 
 export interface RelaySettings {
   sourceQueueUrl: string;
@@ -55,6 +56,8 @@ export interface RelayDeps {
 
 interface Finished {
   message: Message;
+  /** ApproximateReceiveCount, read once. */
+  receiveCount: number;
   outcome: Outcome;
   hash: string | undefined;
   envelope: string | undefined;
@@ -213,6 +216,7 @@ export class Relay {
     signal: AbortSignal,
     onClaim: (claim: { hash: string; owner: string }) => void,
   ): Promise<Traced> {
+    const receiveCount = numberAttribute(message, 'ApproximateReceiveCount') ?? 1;
     const span = tracer().startSpan(
       `process ${this.#sourceName}`,
       {
@@ -225,23 +229,23 @@ export class Relay {
           'messaging.destination.name': this.#sourceName,
           'messaging.message.id': message.MessageId ?? '',
           'aws.sqs.queue.url': this.#s.sourceQueueUrl,
-          'sfn_relay.receive_count': numberAttribute(message, 'ApproximateReceiveCount') ?? 1,
+          'sfn_relay.receive_count': receiveCount,
         },
       },
       ROOT_CONTEXT,
     );
     const ctx = trace.setSpan(ROOT_CONTEXT, span);
-    const finished = await context.with(ctx, () => this.#process(message, signal, onClaim));
+    const finished = await context.with(ctx, () => this.#process(message, receiveCount, signal, onClaim));
     if (finished.hash !== undefined) span.setAttribute('sfn_relay.token_hash', shortHash(finished.hash));
     return { ...finished, span, ctx };
   }
 
   async #process(
     message: Message,
+    receiveCount: number,
     signal: AbortSignal,
     onClaim: (claim: { hash: string; owner: string }) => void,
   ): Promise<Finished> {
-    const receiveCount = numberAttribute(message, 'ApproximateReceiveCount') ?? 1;
     const fate = (evidence: Evidence): Outcome =>
       decide(evidence, {
         receiveCount,
@@ -256,13 +260,14 @@ export class Relay {
     if (!parsed.ok) {
       return {
         message,
+        receiveCount,
         outcome: fate({ stage: 'parse', reason: parsed.reason, detail: parsed.detail }),
         hash: undefined,
         envelope: undefined,
       };
     }
     const hash = tokenHash(parsed.event.taskToken);
-    const done = (outcome: Outcome): Finished => ({ message, outcome, hash, envelope: parsed.envelope });
+    const done = (outcome: Outcome): Finished => ({ message, receiveCount, outcome, hash, envelope: parsed.envelope });
     // `error` and `cause` are sensitive in the Step Functions API model: debug level only.
     this.#d.logger.debug(
       {
@@ -430,7 +435,7 @@ export class Relay {
         reason: outcome.reason,
         detail: outcome.detail,
         sourceMessageId: f.message.MessageId ?? '',
-        receiveCount: numberAttribute(f.message, 'ApproximateReceiveCount') ?? 1,
+        receiveCount: f.receiveCount,
         firstReceivedAt: first === undefined ? undefined : new Date(first).toISOString(),
         deadLetteredAt: new Date(now).toISOString(),
         ...(f.hash === undefined ? {} : { tokenHash: shortHash(f.hash) }),
@@ -509,7 +514,7 @@ export class Relay {
     const fields: Record<string, unknown> = {
       message_id: f.message.MessageId,
       outcome,
-      receive_count: numberAttribute(f.message, 'ApproximateReceiveCount') ?? 1,
+      receive_count: f.receiveCount,
     };
     if (reason !== '') fields.reason = reason;
     if (f.hash !== undefined) fields.token_hash = shortHash(f.hash);

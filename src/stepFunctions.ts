@@ -2,6 +2,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent } from 'node:https';
 import { SendTaskFailureCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { errorNameOf } from './errors.js';
 import type { FailureEvent } from './event.js';
 import { scrub } from './secret.js';
 import { traceAttempt } from './telemetry.js';
@@ -96,11 +97,9 @@ interface SdkErrorShape {
 /** Turns whatever the SDK threw into a SendResult; the classifier in outcome.ts decides what it means. */
 export function toSendResult(err: unknown, token: string | undefined): SendResult {
   const e = (err ?? {}) as SdkErrorShape;
-  // Node's network errors carry the useful name in `code` (ECONNRESET); SDK errors in `name`.
-  const name = e.code !== undefined && (e.name === 'Error' || e.name === undefined) ? e.code : (e.name ?? 'Error');
   return {
     ok: false,
-    errorName: name,
+    errorName: errorNameOf(err),
     httpStatus: e.$metadata?.httpStatusCode,
     attempts: e.$metadata?.attempts ?? 1,
     message: scrub(String(e.message ?? ''), token),

@@ -1,22 +1,10 @@
 /**
- * OpenTelemetry: the SDK (configured by the standard OTEL_* variables), the producer links of a
- * message, the span per SendTaskFailure attempt, and trace context for DLQ messages.
+ * OpenTelemetry: the SDK (configured by the standard OTEL_* variables) and the relay's spans. Trace
+ * context in message attributes lives in traceContext.ts, which producers use without the SDK.
  */
-import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
-import {
-  type Context,
-  context,
-  type Link,
-  ROOT_CONTEXT,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  type TextMapGetter,
-  trace,
-} from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { AWSXRAY_TRACE_ID_HEADER, AWSXRayPropagator } from '@opentelemetry/propagator-aws-xray';
+import { context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
+import { errorNameOf } from './errors.js';
 
 export const TRACER_NAME = 'sfn-failure-relay';
 
@@ -50,47 +38,6 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): Telemetry 
   const sdk = new NodeSDK({ instrumentations: [] });
   sdk.start();
   return { shutdown: () => sdk.shutdown() };
-}
-
-const w3c = new W3CTraceContextPropagator();
-const xray = new AWSXRayPropagator();
-
-const attributeGetter: TextMapGetter<Record<string, MessageAttributeValue>> = {
-  keys: (carrier) => Object.keys(carrier),
-  get: (carrier, key) => carrier[key]?.StringValue,
-};
-
-const plainGetter: TextMapGetter<Record<string, string>> = {
-  keys: (carrier) => Object.keys(carrier),
-  get: (carrier, key) => carrier[key],
-};
-
-/**
- * The producer's context, as span links (the convention for batch receive): W3C `traceparent` /
- * `tracestate` message attributes, and the X-Ray `AWSTraceHeader` system attribute.
- */
-export function producerLinks(message: Message): Link[] {
-  const links: Link[] = [];
-  const fromW3c = trace.getSpanContext(w3c.extract(ROOT_CONTEXT, message.MessageAttributes ?? {}, attributeGetter));
-  if (fromW3c !== undefined) links.push({ context: fromW3c, attributes: { 'sfn_relay.link.source': 'traceparent' } });
-  const header = message.Attributes?.AWSTraceHeader;
-  if (header !== undefined) {
-    const fromXray = trace.getSpanContext(
-      xray.extract(ROOT_CONTEXT, { [AWSXRAY_TRACE_ID_HEADER]: header }, plainGetter),
-    );
-    if (fromXray !== undefined)
-      links.push({ context: fromXray, attributes: { 'sfn_relay.link.source': 'AWSTraceHeader' } });
-  }
-  return links;
-}
-
-/** W3C trace context of `ctx` as SQS message attributes (for the DLQ message, so a redrive continues the trace). */
-export function traceContextAttributes(ctx: Context): Record<string, MessageAttributeValue> {
-  const carrier: Record<string, string> = {};
-  w3c.inject(ctx, carrier, { set: (c, k, v) => Object.assign(c, { [k]: v }) });
-  const out: Record<string, MessageAttributeValue> = {};
-  for (const [k, v] of Object.entries(carrier)) out[k] = { DataType: 'String', StringValue: v };
-  return out;
 }
 
 export function queueName(queueUrl: string): string {
@@ -127,11 +74,9 @@ export async function traceAttempt<T>(attempt: number, run: () => Promise<T>): P
     span.end();
     return out;
   } catch (err) {
-    const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
-    const status = e.$metadata?.httpStatusCode;
+    const status = (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
     if (status !== undefined) span.setAttribute('http.response.status_code', status);
-    // The error's name only: its message may quote the token.
-    endWithError(span, e.name === 'Error' && e.code !== undefined ? e.code : (e.name ?? 'Error'));
+    endWithError(span, errorNameOf(err));
     throw err;
   }
 }

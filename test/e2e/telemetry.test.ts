@@ -13,7 +13,7 @@ import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor, TracerPro
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startService } from '../../src/service.js';
-import { producerLinks } from '../../src/telemetry.js';
+import { producerLinks } from '../../src/traceContext.js';
 import {
   createActivityMachine,
   executionFailure,
