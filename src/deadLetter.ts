@@ -7,6 +7,9 @@ export const DEAD_LETTER_ATTRIBUTE = 'sfn_relay.dead_letter';
 /** SQS allows 10 message attributes per message. */
 export const MAX_ATTRIBUTES = 10;
 
+/** The largest message SQS takes (and every queue's default MaximumMessageSize since 2025). */
+export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
+
 export interface DeadLetterInfo {
   reason: DeadLetterReason;
   detail: string;
@@ -18,74 +21,141 @@ export interface DeadLetterInfo {
   /** First 12 hex digits of the token's SHA-256, when the body had a token. */
   tokenHash?: string;
   /**
-   * Original attributes that did not fit beside ours (the producer used all 10). Binary values are
-   * base64. `sfn-relay dlq redrive` puts them back.
+   * Original attributes not carried as attributes of the DLQ message: those that did not fit beside
+   * ours (the producer used all 10), and the producer's `traceparent`/`tracestate`, whose names
+   * carry the relay's DLQ send context. Binary values are base64. `sfn-relay dlq redrive` puts
+   * them all back.
    */
   overflowAttributes?: Record<string, { DataType: string; StringValue?: string; BinaryValue?: string }>;
+  /** Attributes of the DLQ message that are the relay's (its trace context); a redrive drops them. */
+  relayAttributes?: string[];
+  /** What the relay gave up to fit the DLQ's maximum message size (see TRIM_ORDER). */
+  trimmed?: Trim[];
+  /** Names of original attributes that could not be kept at all (the DLQ's size limit). */
+  droppedAttributes?: string[];
 }
 
-// Trace context is what a later redrive most needs natively; keep it ahead of the rest.
-const PREFERRED = ['traceparent', 'tracestate'];
+/**
+ * The relay's own additions, in the order they are given up when the entry does not fit the DLQ's
+ * MaximumMessageSize: its trace context (the producer's, if replaced, goes back in), the `detail`
+ * text, the original attributes kept inside the JSON, and last the original attributes themselves.
+ * The body and the reason are never given up.
+ */
+export const TRIM_ORDER = ['trace_context', 'detail', 'overflow_attributes', 'attributes'] as const;
+export type Trim = (typeof TRIM_ORDER)[number];
 
-function rank(name: string): number {
-  const i = PREFERRED.indexOf(name);
-  return i === -1 ? PREFERRED.length : i;
+/** The W3C attributes the relay writes (its DLQ send span); the producer's values are kept in the JSON. */
+const TRACE_ATTRIBUTES = ['traceparent', 'tracestate'];
+
+const SHORT_DETAIL = 120;
+
+type Overflow = NonNullable<DeadLetterInfo['overflowAttributes']>;
+
+function toOverflow(v: MessageAttributeValue): Overflow[string] {
+  return {
+    DataType: v.DataType ?? 'String',
+    ...(v.StringValue === undefined ? {} : { StringValue: v.StringValue }),
+    ...(v.BinaryValue === undefined ? {} : { BinaryValue: Buffer.from(v.BinaryValue).toString('base64') }),
+  };
 }
 
 /**
  * Splits the original attributes into those kept as they are and those that go into the JSON
- * overflow, so that the original attributes plus ours never exceed SQS's limit of 10.
+ * overflow, so that the original attributes plus ours never exceed SQS's limit of 10. Names in
+ * `reserved` (the relay's trace context) always go to the overflow, so the producer's values
+ * survive and come back on redrive.
  */
 export function splitAttributes(
   original: Record<string, MessageAttributeValue> | undefined,
   reserved: ReadonlySet<string> = new Set(),
-): {
-  kept: Record<string, MessageAttributeValue>;
-  overflow: DeadLetterInfo['overflowAttributes'];
-} {
-  const names = Object.keys(original ?? {})
-    .filter((n) => n !== DEAD_LETTER_ATTRIBUTE && !reserved.has(n))
-    .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
-  const room = MAX_ATTRIBUTES - 1 - reserved.size;
+): { kept: Record<string, MessageAttributeValue>; overflow: DeadLetterInfo['overflowAttributes'] } {
   const kept: Record<string, MessageAttributeValue> = {};
-  const overflow: NonNullable<DeadLetterInfo['overflowAttributes']> = {};
-  names.forEach((name, i) => {
+  const overflow: Overflow = {};
+  const room = MAX_ATTRIBUTES - 1 - reserved.size;
+  // Trace context first: what a later redrive most needs natively.
+  const rank = (n: string) => (TRACE_ATTRIBUTES.includes(n) ? TRACE_ATTRIBUTES.indexOf(n) : TRACE_ATTRIBUTES.length);
+  const names = Object.keys(original ?? {})
+    .filter((n) => n !== DEAD_LETTER_ATTRIBUTE)
+    .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  for (const name of names) {
     const v = original?.[name];
-    if (v === undefined) return;
-    if (i < room) {
-      kept[name] = v;
-    } else {
-      overflow[name] = {
-        DataType: v.DataType ?? 'String',
-        ...(v.StringValue === undefined ? {} : { StringValue: v.StringValue }),
-        ...(v.BinaryValue === undefined ? {} : { BinaryValue: Buffer.from(v.BinaryValue).toString('base64') }),
-      };
-    }
-  });
+    if (v === undefined) continue;
+    if (!reserved.has(name) && Object.keys(kept).length < room) kept[name] = v;
+    else overflow[name] = toOverflow(v);
+  }
   return { kept, overflow: Object.keys(overflow).length > 0 ? overflow : undefined };
 }
 
+/** The size SQS counts for a message: body, and each attribute's name, type and value, in bytes. */
+export function entrySize(e: Pick<SendMessageBatchRequestEntry, 'MessageBody' | 'MessageAttributes'>): number {
+  let size = Buffer.byteLength(e.MessageBody ?? '', 'utf8');
+  for (const [name, v] of Object.entries(e.MessageAttributes ?? {})) {
+    size += Buffer.byteLength(name, 'utf8') + Buffer.byteLength(v.DataType ?? '', 'utf8');
+    size += v.StringValue === undefined ? 0 : Buffer.byteLength(v.StringValue, 'utf8');
+    // Counted as sent over the JSON protocol (base64): never less than SQS counts.
+    size += v.BinaryValue === undefined ? 0 : Math.ceil(v.BinaryValue.length / 3) * 4;
+  }
+  return size;
+}
+
+export type DeadLetterBuild =
+  | { ok: true; entry: SendMessageBatchRequestEntry; trimmed: Trim[] }
+  /** Even the body and the reason alone exceed the DLQ's limit. */
+  | { ok: false; size: number; maxBytes: number };
+
+function build(
+  id: string,
+  message: Message,
+  info: Omit<DeadLetterInfo, 'overflowAttributes'>,
+  traceAttributes: Record<string, MessageAttributeValue>,
+  trimmed: readonly Trim[],
+): SendMessageBatchRequestEntry {
+  const cut = new Set(trimmed);
+  const trace = cut.has('trace_context') ? {} : traceAttributes;
+  const original = cut.has('attributes') ? {} : message.MessageAttributes;
+  const { kept, overflow } = splitAttributes(original, new Set(Object.keys(trace)));
+  const full: DeadLetterInfo = { ...info };
+  if (cut.has('detail') && full.detail.length > SHORT_DETAIL) full.detail = `${full.detail.slice(0, SHORT_DETAIL)}…`;
+  if (overflow !== undefined && !cut.has('overflow_attributes')) full.overflowAttributes = overflow;
+  const dropped = [
+    ...(cut.has('overflow_attributes') ? Object.keys(overflow ?? {}) : []),
+    ...(cut.has('attributes') ? Object.keys(message.MessageAttributes ?? {}) : []),
+  ].filter((n) => n !== DEAD_LETTER_ATTRIBUTE);
+  if (dropped.length > 0) full.droppedAttributes = dropped;
+  if (trimmed.length > 0) full.trimmed = [...trimmed];
+  if (Object.keys(trace).length > 0) full.relayAttributes = Object.keys(trace);
+  return {
+    Id: id,
+    MessageBody: message.Body ?? '',
+    MessageAttributes: {
+      ...kept,
+      ...trace,
+      [DEAD_LETTER_ATTRIBUTE]: { DataType: 'String', StringValue: JSON.stringify(full) },
+    },
+  };
+}
+
 /**
- * A SendMessageBatch entry for the DLQ: the body byte for byte, the attributes, and the reason.
- * `traceAttributes` (the DLQ send span's context) replace the producer's of the same name.
+ * A SendMessageBatch entry for the DLQ: the body byte for byte, the original attributes, and the
+ * reason. `traceAttributes` (the DLQ send span's context) take the place of the producer's
+ * `traceparent`/`tracestate`, whose values are kept in the JSON and restored on redrive. When the
+ * entry exceeds `maxBytes` (the DLQ's MaximumMessageSize), the relay's additions are given up in
+ * TRIM_ORDER until it fits; the JSON lists what was trimmed.
  */
 export function deadLetterEntry(
   id: string,
   message: Message,
   info: Omit<DeadLetterInfo, 'overflowAttributes'>,
   traceAttributes: Record<string, MessageAttributeValue> = {},
-): SendMessageBatchRequestEntry {
-  const { kept, overflow } = splitAttributes(message.MessageAttributes, new Set(Object.keys(traceAttributes)));
-  const full: DeadLetterInfo = overflow === undefined ? info : { ...info, overflowAttributes: overflow };
-  return {
-    Id: id,
-    MessageBody: message.Body ?? '',
-    MessageAttributes: {
-      ...kept,
-      ...traceAttributes,
-      [DEAD_LETTER_ATTRIBUTE]: { DataType: 'String', StringValue: JSON.stringify(full) },
-    },
-  };
+  maxBytes = SQS_MAX_MESSAGE_BYTES,
+): DeadLetterBuild {
+  for (let level = 0; ; level += 1) {
+    const trimmed = TRIM_ORDER.slice(0, level);
+    const entry = build(id, message, info, traceAttributes, trimmed);
+    const size = entrySize(entry);
+    if (size <= maxBytes) return { ok: true, entry, trimmed };
+    if (level === TRIM_ORDER.length) return { ok: false, size, maxBytes };
+  }
 }
 
 /** Reads our attribute back from a DLQ message (CLI, tests); undefined when absent or not ours. */
@@ -99,13 +169,18 @@ export function readDeadLetterInfo(message: Message): DeadLetterInfo | undefined
   }
 }
 
-/** The original attributes of a DLQ message, overflow put back, ours removed (for a redrive). */
+/**
+ * The attributes the producer sent, from a DLQ message (for a redrive): ours removed (the reason,
+ * the relay's trace context), the ones kept in the JSON put back.
+ */
 export function originalAttributes(message: Message): Record<string, MessageAttributeValue> {
+  const info = readDeadLetterInfo(message);
+  const relay = new Set([DEAD_LETTER_ATTRIBUTE, ...(info?.relayAttributes ?? [])]);
   const out: Record<string, MessageAttributeValue> = {};
   for (const [name, v] of Object.entries(message.MessageAttributes ?? {})) {
-    if (name !== DEAD_LETTER_ATTRIBUTE) out[name] = v;
+    if (!relay.has(name)) out[name] = v;
   }
-  for (const [name, v] of Object.entries(readDeadLetterInfo(message)?.overflowAttributes ?? {})) {
+  for (const [name, v] of Object.entries(info?.overflowAttributes ?? {})) {
     out[name] = {
       DataType: v.DataType,
       ...(v.StringValue === undefined ? {} : { StringValue: v.StringValue }),
@@ -113,17 +188,6 @@ export function originalAttributes(message: Message): Record<string, MessageAttr
     };
   }
   return out;
-}
-
-/** Rough size of an entry as SQS counts it (body + attribute names, types and values). */
-export function entrySize(e: SendMessageBatchRequestEntry): number {
-  let size = Buffer.byteLength(e.MessageBody ?? '', 'utf8');
-  for (const [name, v] of Object.entries(e.MessageAttributes ?? {})) {
-    size += name.length + (v.DataType?.length ?? 0);
-    size += v.StringValue === undefined ? 0 : Buffer.byteLength(v.StringValue, 'utf8');
-    size += v.BinaryValue?.length ?? 0;
-  }
-  return size;
 }
 
 /**

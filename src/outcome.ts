@@ -16,7 +16,12 @@ export type Evidence =
    */
   | { stage: 'intake'; cause: 'breaker_open' | 'interrupted' }
   /** `probe`: the call was the circuit breaker's probe (the circuit was not closed). */
-  | { stage: 'send'; result: SendResult; probe?: boolean };
+  | { stage: 'send'; result: SendResult; probe?: boolean }
+  /**
+   * The message was to be dead-lettered, but the DLQ refused it (`code`: the AWS error code, or
+   * `entry_too_large` when even the body alone exceeds the DLQ's MaximumMessageSize).
+   */
+  | { stage: 'deadLetterSend'; code: string; message: string };
 
 export type DeadLetterReason =
   | PoisonReason
@@ -46,12 +51,25 @@ export type Outcome =
   /** Can never succeed: DLQ with the reason, then delete. */
   | { kind: 'deadLetter'; reason: DeadLetterReason; detail: string }
   /** Hand back to the queue, visible again after `delaySeconds`. */
-  | { kind: 'retryLater'; delaySeconds: number; cause: RetryCause; errorName?: string };
+  | { kind: 'retryLater'; delaySeconds: number; cause: RetryCause; errorName?: string }
+  /**
+   * Was to be dead-lettered, but the DLQ refused the send: the message stays in the source queue,
+   * handed back with a growing delay, and is never counted as dead-lettered. `code` is the AWS
+   * error code (the metric's reason), `detail` the error message (logged).
+   */
+  | { kind: 'dlqSendFailed'; code: string; detail: string; delaySeconds: number };
 
 export type OutcomeKind = Outcome['kind'];
 
 export interface FateSettings {
+  /** ApproximateReceiveCount: the hand-back delay grows with it. */
   receiveCount: number;
+  /**
+   * Failures of the message's own (throttled, unavailable, unexpected), counted per token in the
+   * dedup store, this one included: `retries_exhausted` at `maxReceives`. Receives that were not
+   * the message's fault (see BLAMELESS) never count.
+   */
+  ownFailures: number;
   maxReceives: number;
   retryBaseDelaySeconds: number;
   retryMaxDelaySeconds: number;
@@ -123,7 +141,7 @@ export function classifyError(errorName: string, httpStatus: number | undefined)
   return { kind: 'retry', cause: 'unexpected' };
 }
 
-/** Causes that are not the message's fault never count toward MAX_RECEIVES. */
+/** Causes that are not the message's fault never count toward MAX_RECEIVES (see FateSettings.ownFailures). */
 const BLAMELESS: ReadonlySet<RetryCause> = new Set([
   'unauthorized',
   'busy',
@@ -143,12 +161,12 @@ export function handBackDelay(f: FateSettings, cap = f.retryMaxDelaySeconds): nu
 }
 
 function retryLater(cause: RetryCause, f: FateSettings, errorName?: string, httpStatus?: number): Outcome {
-  if (!BLAMELESS.has(cause) && f.receiveCount >= f.maxReceives) {
+  if (!BLAMELESS.has(cause) && f.ownFailures >= f.maxReceives) {
     const status = httpStatus === undefined ? '' : ` (HTTP ${httpStatus})`;
     return {
       kind: 'deadLetter',
       reason: 'retries_exhausted',
-      detail: `gave up after ${f.receiveCount} receives; last error ${errorName ?? cause}${status}`,
+      detail: `gave up after ${f.ownFailures} failed attempts of its own (${f.receiveCount} receives); last error ${errorName ?? cause}${status}`,
     };
   }
   const delaySeconds =
@@ -156,6 +174,27 @@ function retryLater(cause: RetryCause, f: FateSettings, errorName?: string, http
   return errorName === undefined
     ? { kind: 'retryLater', delaySeconds, cause }
     : { kind: 'retryLater', delaySeconds, cause, errorName };
+}
+
+/** The retry cause of a failed call, or undefined when the call's answer is not a retry. */
+function sendRetryCause(evidence: Extract<Evidence, { stage: 'send' }>): RetryCause | undefined {
+  const r = evidence.result;
+  if (r.ok) return undefined;
+  const cls = classifyError(r.errorName, r.httpStatus);
+  if (cls.kind !== 'retry') return undefined;
+  // A failed probe into an outage is not this message's fault: it must not use up its budget.
+  if (evidence.probe === true && isWholesaleFailure(r)) return 'breaker_open';
+  return cls.cause;
+}
+
+/**
+ * Whether this evidence is a failure of the message's own, to be counted (per token, in the dedup
+ * store) before `decide` is asked: only then can `retries_exhausted` be reached.
+ */
+export function countsAgainstMessage(evidence: Evidence): boolean {
+  if (evidence.stage !== 'send') return false;
+  const cause = sendRetryCause(evidence);
+  return cause !== undefined && !BLAMELESS.has(cause);
 }
 
 /** The one place a message's fate is decided. */
@@ -168,20 +207,17 @@ export function decide(evidence: Evidence, f: FateSettings): Outcome {
       return retryLater(evidence.claim === 'busy' ? 'busy' : 'store_unavailable', f);
     case 'intake':
       return retryLater(evidence.cause, f);
+    case 'deadLetterSend':
+      // Not the message's fault, and it cannot leave the source queue any other way: back off.
+      return { kind: 'dlqSendFailed', code: evidence.code, detail: evidence.message, delaySeconds: handBackDelay(f) };
     case 'send': {
       const r = evidence.result;
       if (r.ok) return { kind: 'failed' };
       const cls = classifyError(r.errorName, r.httpStatus);
-      switch (cls.kind) {
-        case 'closed':
-          return { kind: 'alreadyClosed' };
-        case 'dead':
-          return { kind: 'deadLetter', reason: cls.reason, detail: `${r.errorName}: ${r.message}` };
-        case 'retry':
-          // A failed probe into an outage is not this message's fault: it must not use up its receives.
-          if (evidence.probe === true && isWholesaleFailure(r)) return retryLater('breaker_open', f, r.errorName);
-          return retryLater(cls.cause, f, r.errorName, r.httpStatus);
-      }
+      if (cls.kind === 'closed') return { kind: 'alreadyClosed' };
+      if (cls.kind === 'dead')
+        return { kind: 'deadLetter', reason: cls.reason, detail: `${r.errorName}: ${r.message}` };
+      return retryLater(sendRetryCause(evidence) ?? cls.cause, f, r.errorName, r.httpStatus);
     }
   }
 }

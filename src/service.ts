@@ -3,7 +3,6 @@
  * `main.ts` wraps this with signals; tests and the demo start it in-process.
  */
 import type { Server } from 'node:http';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { Redis } from 'ioredis';
 import type { DestinationStream } from 'pino';
@@ -15,12 +14,15 @@ import { MemoryDedupStore } from './dedup/memory.js';
 import { RedisDedupStore } from './dedup/redis.js';
 import type { DedupStore } from './dedup/store.js';
 import type { FailureEvent } from './event.js';
+import { healthChecks } from './health.js';
 import { createHttpServer, listen } from './http.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { type PreflightResult, preflight } from './preflight.js';
 import { createLimiter } from './rateLimit.js';
 import { Relay } from './relay.js';
 import { LeanSfnClient } from './sfnHttp.js';
+import { createSqsClient, receiveTimeoutMs } from './sqs.js';
 import type { SendResult } from './stepFunctions.js';
 
 export interface Service {
@@ -36,12 +38,6 @@ export interface Service {
 export interface ServiceOptions {
   /** Where logs go (default stdout). */
   logDestination?: DestinationStream;
-}
-
-export function createSqsClient(region: string, endpoint: string | undefined): SQSClient {
-  // The endpoint must be set on the client itself: otherwise the SDK sends each call to the host of
-  // its QueueUrl, which for emulators (and VPC endpoints) is not where SQS answers.
-  return new SQSClient({ region, ...(endpoint === undefined ? {} : { endpoint }) });
 }
 
 /**
@@ -111,7 +107,17 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const logger = createLogger(config.logLevel, options.logDestination);
   const metrics = createMetrics();
   const sqs = createSqsClient(config.region, config.sqsEndpoint);
+  const receiveSqs = createSqsClient(config.region, config.sqsEndpoint, {
+    requestTimeoutMs: receiveTimeoutMs(config.waitTimeSeconds),
+  });
   const sfn = await createSender(config);
+
+  const checked = await preflight(sqs, {
+    sourceQueueUrl: config.sourceQueueUrl,
+    dlqUrl: config.dlqUrl,
+    maxReceives: config.maxReceives,
+  });
+  logChecks(logger, checked);
 
   const memory = new MemoryDedupStore();
   let redis: Redis | undefined;
@@ -160,6 +166,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     {
       sourceQueueUrl: config.sourceQueueUrl,
       dlqUrl: config.dlqUrl,
+      ...(checked.dlq === undefined ? {} : { dlqMaxMessageBytes: checked.dlq.maxMessageBytes }),
       visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
       heartbeatIntervalSeconds: config.heartbeatIntervalSeconds,
       maxVisibilityExtensionSeconds: config.maxVisibilityExtensionSeconds,
@@ -167,6 +174,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
       retryBaseDelaySeconds: config.retryBaseDelaySeconds,
       retryMaxDelaySeconds: config.retryMaxDelaySeconds,
       dedupTtlSeconds: config.dedupTtlSeconds,
+      // A token's own failures are remembered as long as its message can live in the queue.
+      failureTtlSeconds: checked.source?.retentionSeconds ?? 1_209_600,
       limits: { maxBodyBytes: config.maxBodyBytes, overlongText: config.overlongText },
     },
     { sqs, send: sfn.send, dedup, limiter, breaker, metrics, logger },
@@ -180,52 +189,23 @@ export async function startService(config: Config, options: ServiceOptions = {})
       waitTimeSeconds: config.waitTimeSeconds,
       visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
     },
-    { sqs, handleBatch: (messages) => relay.handleBatch(messages), logger, metrics },
+    { sqs: receiveSqs, handleBatch: (messages) => relay.handleBatch(messages), logger, metrics },
   );
   pollers = activePollers;
 
   let stopping = false;
-  let queuesChecked = false;
-  // A poll loop that has not completed a receive for this long is stuck.
-  const stuckAfterMs = (config.waitTimeSeconds + config.maxVisibilityExtensionSeconds + 60) * 1000;
   const server: Server = createHttpServer({
     registry: metrics.registry,
-    live: () => {
-      const mode = activePollers.mode;
-      const sincePoll = Date.now() - activePollers.lastPollAt;
-      const ok = mode !== 'running' || sincePoll < stuckAfterMs;
-      return { ok, detail: { pollers: mode, last_poll_ms_ago: sincePoll } };
-    },
-    ready: () => {
-      const queue = activePollers.reachable ?? queuesChecked;
-      const ok = !stopping && queue && breaker.state !== 'open';
-      return {
-        ok,
-        detail: {
-          stopping,
-          source_queue_reachable: queue,
-          breaker: breaker.state,
-          dedup_store: dedup.kind,
-          dedup_degraded: dedup instanceof FallbackDedupStore ? dedup.degraded : false,
-          in_flight: relay.inFlight,
-        },
-      };
-    },
+    ...healthChecks(config, {
+      pollers: activePollers,
+      relay,
+      breaker,
+      dedup,
+      preflight: checked,
+      stopping: () => stopping,
+    }),
   });
   const port = await listen(server, config.httpPort);
-
-  try {
-    await Promise.all(
-      [config.sourceQueueUrl, config.dlqUrl].map((QueueUrl) =>
-        sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] })),
-      ),
-    );
-    queuesChecked = true;
-  } catch (err) {
-    // Not fatal: readiness stays false and the pollers keep trying, so a queue created after the
-    // relay (or a permission granted later) is picked up without a restart.
-    logger.error({ err: { name: (err as Error)?.name, message: (err as Error)?.message } }, 'queue check failed');
-  }
 
   activePollers.start();
   logger.info(
@@ -252,6 +232,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     await new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
     sqs.destroy();
+    receiveSqs.destroy();
     await sfn.close();
     logger.info('relay stopped');
   };
@@ -266,4 +247,13 @@ export async function startService(config: Config, options: ServiceOptions = {})
       return stopped;
     },
   };
+}
+
+function logChecks(logger: Logger, result: PreflightResult): void {
+  for (const c of result.checks) {
+    const fields = { check: c.name };
+    if (c.level === 'error') logger.error(fields, c.message);
+    else if (c.level === 'warn') logger.warn(fields, c.message);
+    else logger.info(fields, c.message);
+  }
 }

@@ -1,6 +1,6 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { RelayError } from '../errors.js';
-import { createSqsClient } from '../service.js';
+import { createSqsClient } from '../sqs.js';
 
 /** A mistake in how the command was called: exit code 2. */
 export class UsageError extends RelayError {

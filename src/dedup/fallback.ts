@@ -90,6 +90,14 @@ export class FallbackDedupStore implements DedupStore {
     await this.#run((s) => (s === this.#secondary ? Promise.resolve() : s.release(hash, owner)));
   }
 
+  renew(hash: string, owner: string, leaseMs: number): Promise<void> {
+    return this.#run((s) => s.renew(hash, owner, leaseMs));
+  }
+
+  recordFailure(hash: string, ttlMs: number): Promise<number> {
+    return this.#run((s) => s.recordFailure(hash, ttlMs));
+  }
+
   async close(): Promise<void> {
     clearInterval(this.#timer);
     await Promise.all([this.#primary.close(), this.#secondary.close()]);

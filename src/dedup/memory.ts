@@ -6,6 +6,8 @@ interface Entry {
   expiresAt: number;
 }
 
+const MAX_FAILURE_COUNTERS = 100_000;
+
 export interface MemoryStoreOptions {
   now?: () => number;
   /** Oldest entries are evicted past this many (bounded memory at high volume). */
@@ -19,6 +21,7 @@ export interface MemoryStoreOptions {
 export class MemoryDedupStore implements DedupStore {
   readonly kind = 'memory' as const;
   readonly #entries = new Map<string, Entry>();
+  readonly #failures = new Map<string, { count: number; expiresAt: number }>();
   readonly #now: () => number;
   readonly #maxEntries: number;
 
@@ -69,6 +72,25 @@ export class MemoryDedupStore implements DedupStore {
     if (entry?.owner === owner) this.#entries.delete(hash);
   }
 
+  async renew(hash: string, owner: string, leaseMs: number): Promise<void> {
+    const entry = this.#live(hash);
+    if (entry?.owner === owner) entry.expiresAt = this.#now() + leaseMs;
+  }
+
+  async recordFailure(hash: string, ttlMs: number): Promise<number> {
+    const now = this.#now();
+    const prior = this.#failures.get(hash);
+    const count = prior !== undefined && prior.expiresAt > now ? prior.count + 1 : 1;
+    this.#failures.delete(hash);
+    this.#failures.set(hash, { count, expiresAt: now + ttlMs });
+    // Only failing tokens are counted, so this stays small; bound it anyway, oldest first.
+    if (this.#failures.size > MAX_FAILURE_COUNTERS) {
+      const oldest = this.#failures.keys().next();
+      if (!oldest.done) this.#failures.delete(oldest.value);
+    }
+    return count;
+  }
+
   /** Drops expired entries; called periodically so done-records do not pile up. */
   sweep(): number {
     const now = this.#now();
@@ -79,10 +101,12 @@ export class MemoryDedupStore implements DedupStore {
         dropped += 1;
       }
     }
+    for (const [hash, f] of this.#failures) if (f.expiresAt <= now) this.#failures.delete(hash);
     return dropped;
   }
 
   async close(): Promise<void> {
     this.#entries.clear();
+    this.#failures.clear();
   }
 }

@@ -24,9 +24,22 @@ const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
+// Extend only while still the owner: a late renewal must not recreate a released claim.
+const RENEW = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`;
+
+// One more failure of the message's own; the counter lives as long as the message may.
+const FAIL = `
+local n = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return n`;
+
 interface Scripts {
   relayClaim(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<string[]>;
   relayRelease(key: string, owner: string): Promise<number>;
+  relayRenew(key: string, owner: string, leaseMs: number): Promise<number>;
+  relayFail(key: string, ttlMs: number): Promise<number>;
 }
 
 interface PendingClaim {
@@ -51,6 +64,8 @@ export class RedisDedupStore implements DedupStore {
   constructor(redis: Redis, prefix: string) {
     redis.defineCommand('relayClaim', { lua: CLAIM });
     redis.defineCommand('relayRelease', { numberOfKeys: 1, lua: RELEASE });
+    redis.defineCommand('relayRenew', { numberOfKeys: 1, lua: RENEW });
+    redis.defineCommand('relayFail', { numberOfKeys: 1, lua: FAIL });
     this.#redis = redis as Redis & Scripts;
     this.#prefix = prefix;
   }
@@ -90,6 +105,14 @@ export class RedisDedupStore implements DedupStore {
 
   async release(hash: string, owner: string): Promise<void> {
     await this.#redis.relayRelease(this.#key(hash), `c:${owner}`);
+  }
+
+  async renew(hash: string, owner: string, leaseMs: number): Promise<void> {
+    await this.#redis.relayRenew(this.#key(hash), `c:${owner}`, leaseMs);
+  }
+
+  async recordFailure(hash: string, ttlMs: number): Promise<number> {
+    return Number(await this.#redis.relayFail(`${this.#prefix}fail:${hash}`, ttlMs));
   }
 
   /** The Redis client is shared (the rate limiter uses it too); whoever created it closes it. */

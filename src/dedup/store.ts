@@ -21,5 +21,15 @@ export interface DedupStore {
   complete(hash: string, ttlMs: number): Promise<void>;
   /** Drops the claim if `owner` still holds it. */
   release(hash: string, owner: string): Promise<void>;
+  /**
+   * Extends the claim to `leaseMs` from now, only while `owner` still holds it (a renewal that
+   * lands after a release or a completion does nothing).
+   */
+  renew(hash: string, owner: string, leaseMs: number): Promise<void>;
+  /**
+   * Counts one failure of the message's own for this token (kept for `ttlMs` after the last one)
+   * and answers the count so far, this one included.
+   */
+  recordFailure(hash: string, ttlMs: number): Promise<number>;
   close(): Promise<void>;
 }

@@ -156,8 +156,8 @@ describe('sfn-relay dlq', () => {
     const source = await emu.sqs.createQueue('redrive-source');
     const dlq = await emu.sqs.createQueue('redrive-dlq');
     const now = new Date().toISOString();
-    const entries = Array.from({ length: 500 }, (_, i) =>
-      deadLetterEntry(
+    const entries = Array.from({ length: 500 }, (_, i) => {
+      const built = deadLetterEntry(
         String(i),
         {
           MessageId: `m${i}`,
@@ -173,8 +173,10 @@ describe('sfn-relay dlq', () => {
           deadLetteredAt: now,
           tokenHash: 'abcdef123456',
         },
-      ),
-    );
+      );
+      if (!built.ok) throw new Error('entry too large');
+      return built.entry;
+    });
     await publish(
       emu.sqs.client,
       dlq,

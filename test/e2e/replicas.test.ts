@@ -76,8 +76,6 @@ describe('relay processes', () => {
     const bodies = shuffle(
       tasks.flatMap((t, i) => Array.from({ length: 3 }, () => JSON.stringify({ taskToken: t.token, error: `E${i}` }))),
     );
-    await publish(emu.sqs.client, source, bodies);
-
     const env = {
       SOURCE_QUEUE_URL: source,
       DLQ_URL: dlq,
@@ -94,6 +92,8 @@ describe('relay processes', () => {
     };
     const [a, b] = await Promise.all([startRelayProcess(env), startRelayProcess(env)]);
     relays.push(a, b);
+    // Published once both poll, so both take part whichever starts first.
+    await publish(emu.sqs.client, source, bodies);
 
     await waitFor('the source queue to empty', () => queueCounts(emu.sqs.server, name).total === 0, {
       timeoutMs: 60_000,

@@ -4,6 +4,7 @@ import {
   chunkEntries,
   DEAD_LETTER_ATTRIBUTE,
   deadLetterEntry,
+  entrySize,
   originalAttributes,
   readDeadLetterInfo,
 } from '../../src/deadLetter.js';
@@ -24,10 +25,17 @@ function attrs(n: number): Record<string, MessageAttributeValue> {
   return out;
 }
 
+function entryOf(...args: Parameters<typeof deadLetterEntry>) {
+  const built = deadLetterEntry(...args);
+  if (!built.ok) throw new Error(`does not fit: ${built.size} > ${built.maxBytes}`);
+  return built;
+}
+
 describe('deadLetterEntry', () => {
   it('keeps the body byte for byte and the attributes, and adds one reason attribute', () => {
     const body = '  {"taskToken":""}\n';
-    const e = deadLetterEntry('0', { MessageId: 'm-1', Body: body, MessageAttributes: attrs(3) }, info);
+    const { entry: e, trimmed } = entryOf('0', { MessageId: 'm-1', Body: body, MessageAttributes: attrs(3) }, info);
+    expect(trimmed).toEqual([]);
     expect(e.MessageBody).toBe(body);
     expect(Object.keys(e.MessageAttributes ?? {}).sort()).toEqual(['a0', 'a1', 'a2', DEAD_LETTER_ATTRIBUTE]);
     expect(readDeadLetterInfo({ MessageAttributes: e.MessageAttributes })).toEqual(info);
@@ -40,17 +48,52 @@ describe('deadLetterEntry', () => {
       bin: { DataType: 'Binary', BinaryValue: new Uint8Array([0, 1, 255]) },
     };
     const trace = { traceparent: { DataType: 'String', StringValue: '00-dlqsend-01' } };
-    const e = deadLetterEntry('0', { Body: 'x', MessageAttributes: original }, info, trace);
+    const { entry: e } = entryOf('0', { Body: 'x', MessageAttributes: original }, info, trace);
     const names = Object.keys(e.MessageAttributes ?? {});
     expect(names).toHaveLength(10);
     expect(e.MessageAttributes?.traceparent?.StringValue).toBe('00-dlqsend-01');
-    const overflow = readDeadLetterInfo({ MessageAttributes: e.MessageAttributes })?.overflowAttributes ?? {};
-    expect(Object.keys(overflow).length).toBe(2);
+    const dlqInfo = readDeadLetterInfo({ MessageAttributes: e.MessageAttributes });
+    // The producer's traceparent is kept in the JSON, beside the attributes that did not fit.
+    expect(Object.keys(dlqInfo?.overflowAttributes ?? {}).sort()).toEqual(['a8', 'bin', 'traceparent']);
+    expect(dlqInfo?.relayAttributes).toEqual(['traceparent']);
     const restored = originalAttributes({ MessageAttributes: e.MessageAttributes });
     expect(restored[DEAD_LETTER_ATTRIBUTE]).toBeUndefined();
-    // Every original attribute is back (the trace context is the DLQ send's, by design).
-    for (const name of Object.keys(original)) expect(restored[name], name).toBeDefined();
+    // Every original attribute is back, the producer's trace context included: the message as sent.
+    expect(Object.keys(restored).sort()).toEqual(Object.keys(original).sort());
+    expect(restored.traceparent?.StringValue).toBe('00-producer-01');
     expect([...(restored.bin?.BinaryValue ?? [])]).toEqual([0, 1, 255]);
+  });
+
+  it('gives up the relay’s additions, in order, to fit the DLQ’s maximum size, never the body or the reason', () => {
+    const trace = { traceparent: { DataType: 'String', StringValue: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01` } };
+    const big = { ...info, detail: 'd'.repeat(600) };
+    const message = {
+      MessageId: 'm-1',
+      Body: 'x'.repeat(2000),
+      MessageAttributes: { ...attrs(9), extra: { DataType: 'String', StringValue: 'e'.repeat(400) } },
+    };
+    const full = entryOf('0', message, big, trace);
+    expect(full.trimmed).toEqual([]);
+    const fullSize = entrySize(full.entry);
+    // Just too small for everything: the relay's trace context goes first.
+    const less = entryOf('0', message, big, trace, fullSize - 1);
+    expect(less.trimmed).toEqual(['trace_context']);
+    expect(less.entry.MessageAttributes?.traceparent).toBeUndefined();
+    // Smaller still: the detail is cut, then the attributes inside the JSON, then every attribute.
+    const cut = entryOf('0', message, big, trace, entrySize(less.entry) - 1);
+    expect(cut.trimmed).toEqual(['trace_context', 'detail']);
+    expect(readDeadLetterInfo({ MessageAttributes: cut.entry.MessageAttributes })?.detail.length).toBeLessThan(130);
+    const inner = entryOf('0', message, big, trace, entrySize(cut.entry) - 1);
+    expect(inner.trimmed).toEqual(['trace_context', 'detail', 'overflow_attributes']);
+    const bare = entryOf('0', message, big, trace, entrySize(inner.entry) - 1);
+    expect(bare.trimmed).toEqual(['trace_context', 'detail', 'overflow_attributes', 'attributes']);
+    expect(bare.entry.MessageBody).toBe(message.Body);
+    expect(Object.keys(bare.entry.MessageAttributes ?? {})).toEqual([DEAD_LETTER_ATTRIBUTE]);
+    const bareInfo = readDeadLetterInfo({ MessageAttributes: bare.entry.MessageAttributes });
+    expect(bareInfo?.reason).toBe('token_empty');
+    expect(bareInfo?.droppedAttributes?.length).toBe(10);
+    // A body that alone exceeds the limit cannot be dead-lettered at all: said, not sent.
+    expect(deadLetterEntry('0', message, big, trace, entrySize(bare.entry) - 1)).toMatchObject({ ok: false });
   });
 
   it('groups DLQ entries by count and bytes, a large one alone', () => {

@@ -52,6 +52,37 @@ describe.each(stores)('%s dedup store', (_name, make) => {
   });
 });
 
+describe.each(stores)('%s dedup store, heartbeat and failure counts', (_name, make) => {
+  it('renews a claim only while its owner holds it: a late renewal never recreates a released claim', async () => {
+    const s = make();
+    const h = `h-${Math.random()}`;
+    expect(await s.claim(h, 'a', 300)).toBe('claimed');
+    await s.renew(h, 'a', 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await s.claim(h, 'b', 10_000)).toBe('busy');
+    await s.release(h, 'a');
+    // The heartbeat's renewal lands after the release: nothing comes back.
+    await s.renew(h, 'a', 10_000);
+    expect(await s.claim(h, 'b', 10_000)).toBe('claimed');
+    // Another owner's renewal does not extend b's claim, and completion is not undone either.
+    await s.complete(h, 60_000);
+    await s.renew(h, 'b', 10_000);
+    expect(await s.claim(h, 'c', 10_000)).toBe('done');
+  });
+
+  it('counts a token’s own failures until they expire', async () => {
+    const s = make();
+    const h = `h-${Math.random()}`;
+    expect(await s.recordFailure(h, 300)).toBe(1);
+    expect(await s.recordFailure(h, 300)).toBe(2);
+    expect(await s.recordFailure(`${h}-other`, 300)).toBe(1);
+    await waitFor('the count to expire', async () => (await s.recordFailure(h, 300)) === 1, {
+      timeoutMs: 5000,
+      intervalMs: 500,
+    });
+  });
+});
+
 describe('redis store', () => {
   it('sends the claims of one tick as one script call, in order', async () => {
     const s = new RedisDedupStore(redis, prefix);
@@ -92,6 +123,8 @@ describe('fallback store', () => {
       claim: (...a) => (healthy ? primary.claim(...a) : Promise.reject(new Error('down'))),
       complete: (...a) => (healthy ? primary.complete(...a) : Promise.reject(new Error('down'))),
       release: (...a) => (healthy ? primary.release(...a) : Promise.reject(new Error('down'))),
+      renew: (...a) => (healthy ? primary.renew(...a) : Promise.reject(new Error('down'))),
+      recordFailure: (...a) => (healthy ? primary.recordFailure(...a) : Promise.reject(new Error('down'))),
       close: async () => undefined,
     };
     const changes: string[] = [];

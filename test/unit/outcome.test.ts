@@ -1,9 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { decide, type FateSettings, handBackDelay, isWholesaleFailure } from '../../src/outcome.js';
+import {
+  countsAgainstMessage,
+  decide,
+  type FateSettings,
+  handBackDelay,
+  isWholesaleFailure,
+} from '../../src/outcome.js';
 import type { SendResult } from '../../src/stepFunctions.js';
 
 const base: FateSettings = {
   receiveCount: 1,
+  ownFailures: 0,
   maxReceives: 5,
   retryBaseDelaySeconds: 2,
   retryMaxDelaySeconds: 300,
@@ -36,20 +43,51 @@ describe('decide', () => {
     expect(send(err('KmsInvalidStateException', 400))).toMatchObject({ kind: 'retryLater', cause: 'unauthorized' });
   });
 
-  it('dead-letters retryable errors once MAX_RECEIVES is reached, naming the last error', () => {
-    const at = { ...base, receiveCount: 5 };
-    expect(decide({ stage: 'send', result: err('ThrottlingException', 400) }, at)).toEqual({
+  it('dead-letters at MAX_RECEIVES failures of the message’s own, whatever its receive count', () => {
+    const throttled = { stage: 'send' as const, result: err('ThrottlingException', 400) };
+    expect(decide(throttled, { ...base, receiveCount: 12, ownFailures: 5 })).toEqual({
       kind: 'deadLetter',
       reason: 'retries_exhausted',
-      detail: 'gave up after 5 receives; last error ThrottlingException (HTTP 400)',
+      detail: 'gave up after 5 failed attempts of its own (12 receives); last error ThrottlingException (HTTP 400)',
     });
-    expect(decide({ stage: 'send', result: err('ThrottlingException', 400) }, { ...base, receiveCount: 4 }).kind).toBe(
-      'retryLater',
-    );
+    // Many receives (an outage, busy claims) but only 4 failures of its own: not exhausted.
+    expect(decide(throttled, { ...base, receiveCount: 40, ownFailures: 4 }).kind).toBe('retryLater');
+    const unavailable = { stage: 'send' as const, result: err('ServiceUnavailable', 503) };
+    expect(decide(unavailable, { ...base, ownFailures: 5 })).toMatchObject({ reason: 'retries_exhausted' });
+  });
+
+  it('counts throttled, unavailable and unexpected answers against the message, nothing else', () => {
+    const send = (r: SendResult, probe = false) => countsAgainstMessage({ stage: 'send', result: r, probe });
+    expect(send(err('ThrottlingException', 400))).toBe(true);
+    expect(send(err('ServiceUnavailable', 503))).toBe(true);
+    expect(send(err('SomethingNew', 400))).toBe(true);
+    expect(send(err('ServiceUnavailable', 503), true)).toBe(false);
+    expect(send(err('AccessDeniedException', 400))).toBe(false);
+    expect(send(err('AbortError'))).toBe(false);
+    expect(send(err('InvalidToken', 400))).toBe(false);
+    expect(send({ ok: true, attempts: 1 })).toBe(false);
+    expect(countsAgainstMessage({ stage: 'dedup', claim: 'busy' })).toBe(false);
+    expect(countsAgainstMessage({ stage: 'intake', cause: 'breaker_open' })).toBe(false);
+    expect(countsAgainstMessage({ stage: 'deadLetterSend', code: 'InvalidParameterValue', message: 'm' })).toBe(false);
+  });
+
+  it('keeps a message the DLQ refused in the source queue with a growing delay, never dead-lettered', () => {
+    const refused = { stage: 'deadLetterSend' as const, code: 'InvalidParameterValue', message: 'too long' };
+    const delays = [1, 3, 5].map((n) => decide(refused, { ...base, receiveCount: n, ownFailures: 99 }));
+    expect(delays.map((o) => o.kind)).toEqual(['dlqSendFailed', 'dlqSendFailed', 'dlqSendFailed']);
+    expect(delays[0]).toEqual({
+      kind: 'dlqSendFailed',
+      code: 'InvalidParameterValue',
+      detail: 'too long',
+      delaySeconds: 2,
+    });
+    const seconds = delays.map((o) => (o.kind === 'dlqSendFailed' ? o.delaySeconds : 0));
+    expect(seconds[0]).toBeLessThan(seconds[1] ?? 0);
+    expect(seconds[1]).toBeLessThan(seconds[2] ?? 0);
   });
 
   it('never dead-letters for causes that are not the message’s fault', () => {
-    const at = { ...base, receiveCount: 500 };
+    const at = { ...base, receiveCount: 500, ownFailures: 500 };
     expect(decide({ stage: 'send', result: err('AccessDeniedException', 400) }, at).kind).toBe('retryLater');
     expect(decide({ stage: 'send', result: err('CredentialsProviderError') }, at).kind).toBe('retryLater');
     expect(decide({ stage: 'dedup', claim: 'busy' }, at).kind).toBe('retryLater');
@@ -63,7 +101,7 @@ describe('decide', () => {
   });
 
   it('does not count a failed breaker probe against the message', () => {
-    const at = { ...base, receiveCount: 9 };
+    const at = { ...base, receiveCount: 9, ownFailures: 9 };
     expect(decide({ stage: 'send', result: err('ServiceUnavailable', 503), probe: true }, at)).toMatchObject({
       kind: 'retryLater',
       cause: 'breaker_open',

@@ -1,0 +1,65 @@
+/**
+ * What `/healthz` and `/readyz` answer. Liveness restarts a pod that is stuck; readiness says
+ * whether the relay should count as serving. Every degraded mode is a field of `/readyz`, so one
+ * request tells an operator what the logs and metrics say.
+ */
+import type { SendBreaker } from './breaker.js';
+import type { Config } from './config.js';
+import type { Pollers } from './consumer.js';
+import { FallbackDedupStore } from './dedup/fallback.js';
+import type { DedupStore } from './dedup/store.js';
+import type { Check } from './http.js';
+import type { PreflightResult } from './preflight.js';
+import type { Relay } from './relay.js';
+
+export interface HealthParts {
+  pollers: Pollers;
+  relay: Relay;
+  breaker: SendBreaker;
+  dedup: DedupStore;
+  preflight: PreflightResult;
+  stopping: () => boolean;
+}
+
+/** How long one receive or one batch may take before the poller counts as stuck. */
+export function stuckAfterMs(config: Pick<Config, 'waitTimeSeconds' | 'maxVisibilityExtensionSeconds'>): number {
+  return (config.waitTimeSeconds + config.maxVisibilityExtensionSeconds + 60) * 1000;
+}
+
+export function healthChecks(config: Config, p: HealthParts): { live: () => Check; ready: () => Check } {
+  const limit = stuckAfterMs(config);
+  const sourceChecked = p.preflight.source !== undefined;
+  const checks = Object.fromEntries(p.preflight.checks.map((c) => [c.name, c.level]));
+  return {
+    live: () => {
+      const mode = p.pollers.mode;
+      const { longestBusyMs, longestSinceReceiveMs } = p.pollers.progress();
+      // One stuck poller is enough: its batch or receive never ends, and the others cannot tell.
+      const ok = longestBusyMs < limit && (mode !== 'running' || longestSinceReceiveMs < limit);
+      return {
+        ok,
+        detail: { pollers: mode, longest_busy_ms: longestBusyMs, longest_since_receive_ms: longestSinceReceiveMs },
+      };
+    },
+    ready: () => {
+      const queue = p.pollers.reachable ?? sourceChecked;
+      const stopping = p.stopping();
+      const ok = !stopping && queue && p.breaker.state !== 'open';
+      const dlq = p.relay.dlqHealth;
+      return {
+        ok,
+        detail: {
+          stopping,
+          source_queue_reachable: queue,
+          breaker: p.breaker.state,
+          dedup_store: p.dedup.kind,
+          dedup_degraded: p.dedup instanceof FallbackDedupStore ? p.dedup.degraded : false,
+          in_flight: p.relay.inFlight,
+          dlq_refused: dlq.refused,
+          ...(dlq.lastRefusal === undefined ? {} : { dlq_last_refusal: dlq.lastRefusal }),
+          checks,
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * The visibility heartbeat of one receive batch. While any message of the batch waits (retries,
+ * the rate limiter), the whole batch is kept hidden — finished messages too: they are settled
+ * together and must not reappear meanwhile — and the dedup claims of the messages still pending
+ * are renewed. Past MAX_VISIBILITY_EXTENSION_SECONDS it aborts the batch instead, so a stuck call
+ * cannot hold a message forever.
+ *
+ * Races it closes: `stop()` waits for a tick already on the wire, so an extension can never land
+ * after the settle step's hand-back (which would cancel the hand-back); and a claim is only
+ * renewed while its owner still holds it (`DedupStore.renew`), so a renewal that lands after a
+ * release cannot recreate an orphan lease.
+ */
+import { ChangeMessageVisibilityBatchCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import type { DedupStore } from './dedup/store.js';
+import type { Metrics } from './metrics.js';
+
+export interface HeartbeatSettings {
+  sourceQueueUrl: string;
+  visibilityTimeoutSeconds: number;
+  heartbeatIntervalSeconds: number;
+  maxVisibilityExtensionSeconds: number;
+}
+
+export interface HeartbeatDeps {
+  sqs: SQSClient;
+  dedup: DedupStore;
+  metrics: Metrics;
+  now: () => number;
+}
+
+export interface Claim {
+  hash: string;
+  owner: string;
+}
+
+export class Heartbeat {
+  readonly #s: HeartbeatSettings;
+  readonly #d: HeartbeatDeps;
+  readonly #messages: Message[];
+  readonly #abort: AbortController;
+  readonly #claims = new Map<Message, Claim>();
+  readonly #started: number;
+  #timer: NodeJS.Timeout | undefined;
+  #tick: Promise<void> = Promise.resolve();
+
+  /** Starts beating at once; `abort` is aborted when the extension cap is reached. */
+  constructor(messages: Message[], abort: AbortController, settings: HeartbeatSettings, deps: HeartbeatDeps) {
+    this.#s = settings;
+    this.#d = deps;
+    this.#messages = messages;
+    this.#abort = abort;
+    this.#started = deps.now();
+    this.#timer = setInterval(() => {
+      this.#tick = this.#beat();
+    }, settings.heartbeatIntervalSeconds * 1000);
+  }
+
+  /** The message holds this claim now: renew it with the batch. */
+  track(message: Message, claim: Claim): void {
+    this.#claims.set(message, claim);
+  }
+
+  /** The message no longer waits on anything (its claim is completed or released). */
+  untrack(message: Message): void {
+    this.#claims.delete(message);
+  }
+
+  /** Stops beating and waits for a beat already on the wire; never throws. */
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#tick;
+  }
+
+  async #beat(): Promise<void> {
+    const { visibilityTimeoutSeconds: vis, maxVisibilityExtensionSeconds } = this.#s;
+    const elapsed = (this.#d.now() - this.#started) / 1000;
+    if (elapsed + vis > maxVisibilityExtensionSeconds) {
+      this.#abort.abort(new Error('visibility extension cap reached'));
+      clearInterval(this.#timer);
+      return;
+    }
+    const claims = [...this.#claims.values()];
+    await Promise.all([
+      this.#d.sqs
+        .send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: this.#s.sourceQueueUrl,
+            Entries: this.#messages.map((m, i) => ({
+              Id: String(i),
+              ReceiptHandle: m.ReceiptHandle,
+              VisibilityTimeout: vis,
+            })),
+          }),
+        )
+        .then(
+          () => undefined,
+          () => this.#d.metrics.sqsErrors.inc({ operation: 'heartbeat' }),
+        ),
+      ...claims.map((c) => this.#d.dedup.renew(c.hash, c.owner, vis * 1000).catch(() => undefined)),
+    ]);
+  }
+}

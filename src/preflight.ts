@@ -1,0 +1,155 @@
+/**
+ * Start-up checks: what can be known about the queues before the first message, each one log line
+ * and one field of `/readyz`. None stops the relay (a queue created or a permission granted later
+ * is picked up without a restart), but each says exactly what will go wrong and why.
+ */
+import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { SQS_MAX_MESSAGE_BYTES } from './deadLetter.js';
+import { errorNameOf } from './errors.js';
+import { scrub } from './secret.js';
+
+/** What the relay reads of a queue. */
+export interface QueueFacts {
+  fifo: boolean;
+  maxMessageBytes: number;
+  retentionSeconds: number;
+  contentBasedDeduplication: boolean;
+  /** The queue's own redrive policy, when it has one. */
+  redrive: { maxReceiveCount: number; deadLetterTargetArn: string } | undefined;
+  arn: string;
+}
+
+export type CheckLevel = 'ok' | 'warn' | 'error';
+
+export interface Check {
+  name: string;
+  level: CheckLevel;
+  message: string;
+}
+
+export interface PreflightResult {
+  source: QueueFacts | undefined;
+  dlq: QueueFacts | undefined;
+  checks: Check[];
+}
+
+export interface PreflightSettings {
+  sourceQueueUrl: string;
+  dlqUrl: string;
+  maxReceives: number;
+}
+
+const ATTRIBUTES = [
+  'QueueArn',
+  'FifoQueue',
+  'MaximumMessageSize',
+  'MessageRetentionPeriod',
+  'ContentBasedDeduplication',
+  'RedrivePolicy',
+] as const;
+
+function parseRedrive(raw: string | undefined): QueueFacts['redrive'] {
+  if (raw === undefined || raw === '') return undefined;
+  try {
+    const p = JSON.parse(raw) as { maxReceiveCount?: number | string; deadLetterTargetArn?: string };
+    const n = Number(p.maxReceiveCount);
+    return Number.isFinite(n) ? { maxReceiveCount: n, deadLetterTargetArn: p.deadLetterTargetArn ?? '' } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function readQueue(sqs: SQSClient, queueUrl: string): Promise<QueueFacts> {
+  const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: [...ATTRIBUTES] }));
+  const a = out.Attributes ?? {};
+  const num = (v: string | undefined, fallback: number) =>
+    Number.isFinite(Number(v)) && v !== undefined ? Number(v) : fallback;
+  return {
+    // The attribute is only present on FIFO queues; the `.fifo` suffix is required on them.
+    fifo: a.FifoQueue === 'true' || queueUrl.endsWith('.fifo'),
+    maxMessageBytes: num(a.MaximumMessageSize, SQS_MAX_MESSAGE_BYTES),
+    retentionSeconds: num(a.MessageRetentionPeriod, 345_600),
+    contentBasedDeduplication: a.ContentBasedDeduplication === 'true',
+    redrive: parseRedrive(a.RedrivePolicy),
+    arn: a.QueueArn ?? '',
+  };
+}
+
+async function attempt(sqs: SQSClient, url: string): Promise<QueueFacts | { error: string }> {
+  try {
+    return await readQueue(sqs, url);
+  } catch (err) {
+    return { error: `${errorNameOf(err)}: ${scrub(String((err as Error)?.message ?? ''), undefined)}` };
+  }
+}
+
+/** The checks that compare the two queues and the relay's settings. */
+export function compareQueues(source: QueueFacts, dlq: QueueFacts, s: PreflightSettings): Check[] {
+  const checks: Check[] = [];
+  checks.push(
+    source.fifo && !dlq.fifo
+      ? {
+          name: 'dlq_type',
+          level: 'error',
+          message: `SOURCE_QUEUE_URL is a FIFO queue but DLQ_URL is a standard queue; SQS requires a FIFO DLQ for a FIFO source, so dead-lettering will be refused`,
+        }
+      : {
+          name: 'dlq_type',
+          level: 'ok',
+          message: `source ${source.fifo ? 'FIFO' : 'standard'}, DLQ ${dlq.fifo ? 'FIFO' : 'standard'}`,
+        },
+  );
+  checks.push(
+    dlq.maxMessageBytes < source.maxMessageBytes
+      ? {
+          name: 'dlq_size',
+          level: 'warn',
+          message: `DLQ_URL takes messages up to ${dlq.maxMessageBytes} bytes, SOURCE_QUEUE_URL up to ${source.maxMessageBytes}: larger poison messages cannot be dead-lettered and stay in the source queue (outcome dlq_send_failed); raise the DLQ's MaximumMessageSize`,
+        }
+      : {
+          name: 'dlq_size',
+          level: 'ok',
+          message: `DLQ takes ${dlq.maxMessageBytes} bytes, source ${source.maxMessageBytes}`,
+        },
+  );
+  const r = source.redrive;
+  if (r === undefined) {
+    checks.push({ name: 'redrive_policy', level: 'ok', message: 'the source queue has no redrive policy of its own' });
+  } else if (r.maxReceiveCount <= s.maxReceives) {
+    checks.push({
+      name: 'redrive_policy',
+      level: 'warn',
+      message: `the source queue's redrive policy moves a message to its DLQ after ${r.maxReceiveCount} receives, at or below MAX_RECEIVES=${s.maxReceives}: SQS will move failing messages without the relay's reason; set maxReceiveCount to at least ${3 * s.maxReceives}`,
+    });
+  } else if (r.maxReceiveCount < 3 * s.maxReceives) {
+    checks.push({
+      name: 'redrive_policy',
+      level: 'warn',
+      message: `the source queue's redrive policy (maxReceiveCount ${r.maxReceiveCount}) may pre-empt MAX_RECEIVES=${s.maxReceives}: receives that are not the message's fault (outages, busy claims) count for SQS but not for the relay; set maxReceiveCount to at least ${3 * s.maxReceives}`,
+    });
+  } else {
+    checks.push({
+      name: 'redrive_policy',
+      level: 'ok',
+      message: `the source queue's redrive policy (maxReceiveCount ${r.maxReceiveCount}) leaves room for MAX_RECEIVES=${s.maxReceives}`,
+    });
+  }
+  return checks;
+}
+
+export async function preflight(sqs: SQSClient, s: PreflightSettings): Promise<PreflightResult> {
+  const [source, dlq] = await Promise.all([attempt(sqs, s.sourceQueueUrl), attempt(sqs, s.dlqUrl)]);
+  const checks: Check[] = [];
+  const reach = (name: string, variable: string, r: QueueFacts | { error: string }) =>
+    checks.push(
+      'error' in r
+        ? { name, level: 'error', message: `${variable} did not answer GetQueueAttributes: ${r.error}` }
+        : { name, level: 'ok', message: `${variable} answered` },
+    );
+  reach('source_queue', 'SOURCE_QUEUE_URL', source);
+  reach('dlq', 'DLQ_URL', dlq);
+  const sourceFacts = 'error' in source ? undefined : source;
+  const dlqFacts = 'error' in dlq ? undefined : dlq;
+  if (sourceFacts !== undefined && dlqFacts !== undefined) checks.push(...compareQueues(sourceFacts, dlqFacts, s));
+  return { source: sourceFacts, dlq: dlqFacts, checks };
+}

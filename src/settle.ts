@@ -1,0 +1,311 @@
+/**
+ * Settling one receive batch: the outcomes decided per message are applied together — DLQ sends
+ * first, then deletes, then hand-backs with their delays — and each message's metric, log line
+ * and span are finished. A DLQ send that is refused is decided again (`deadLetterSend` evidence →
+ * `dlqSendFailed`): the message stays in the source queue, is handed back with a growing delay,
+ * and is never counted as dead-lettered.
+ */
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  type Message,
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { type Context, context, type Span, SpanKind, trace } from '@opentelemetry/api';
+import type { Logger } from 'pino';
+import { chunkEntries, type DeadLetterInfo, deadLetterEntry, SQS_MAX_MESSAGE_BYTES } from './deadLetter.js';
+import { errorNameOf } from './errors.js';
+import type { Metrics } from './metrics.js';
+import type { Evidence, Outcome } from './outcome.js';
+import { scrub, shortHash } from './secret.js';
+import { endWithError, queueName, tracer } from './telemetry.js';
+import { traceContextAttributes } from './traceContext.js';
+
+/** A message whose outcome is decided, with its CONSUMER span, still open until settled. */
+export interface Finished {
+  message: Message;
+  /** ApproximateReceiveCount, read once. */
+  receiveCount: number;
+  outcome: Outcome;
+  hash: string | undefined;
+  envelope: string | undefined;
+  /** Decides the message's fate again from new evidence (a refused DLQ send). */
+  fate: (evidence: Evidence) => Outcome;
+  span: Span;
+  ctx: Context;
+}
+
+export interface SettleSettings {
+  sourceQueueUrl: string;
+  dlqUrl: string;
+  /** The DLQ's MaximumMessageSize (read at start-up); entries are fitted to it. */
+  dlqMaxMessageBytes?: number;
+}
+
+export interface SettleDeps {
+  sqs: SQSClient;
+  metrics: Metrics;
+  logger: Logger;
+  now: () => number;
+}
+
+/** The DLQ as the relay last saw it, for `/readyz`. */
+export interface DlqHealth {
+  /** DLQ sends refused since start. */
+  refused: number;
+  lastRefusal: { code: string; at: string } | undefined;
+}
+
+const METRIC_OUTCOME: Record<Outcome['kind'], string> = {
+  failed: 'failed',
+  alreadyClosed: 'already_closed',
+  duplicate: 'duplicate',
+  deadLetter: 'dead_lettered',
+  retryLater: 'retry_later',
+  dlqSendFailed: 'dlq_send_failed',
+};
+
+/** AWS error codes as label values: a bounded, well-formed set; anything else is `other`. */
+function codeLabel(code: string): string {
+  return /^[A-Za-z][A-Za-z0-9._]{0,63}$/.test(code) ? code : 'other';
+}
+
+function reasonOf(o: Outcome): string {
+  if (o.kind === 'deadLetter') return o.reason;
+  if (o.kind === 'retryLater') return o.cause;
+  if (o.kind === 'dlqSendFailed') return codeLabel(o.code);
+  return '';
+}
+
+function numberAttribute(m: Message, name: string): number | undefined {
+  const raw = m.Attributes?.[name as keyof NonNullable<Message['Attributes']>];
+  const n = raw === undefined ? Number.NaN : Number(raw);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+interface Refusal {
+  code: string;
+  message: string;
+}
+
+export class Settler {
+  readonly #s: SettleSettings;
+  readonly #d: SettleDeps;
+  readonly #dlqName: string;
+  readonly #health: DlqHealth = { refused: 0, lastRefusal: undefined };
+
+  constructor(settings: SettleSettings, deps: SettleDeps) {
+    this.#s = settings;
+    this.#d = deps;
+    this.#dlqName = queueName(settings.dlqUrl);
+  }
+
+  get dlqHealth(): DlqHealth {
+    return this.#health;
+  }
+
+  /** Applies the outcomes: DLQ sends first, then deletes, and hand-backs with their delays. */
+  async settle(finished: Finished[]): Promise<void> {
+    const toDeadLetter = finished.filter((f) => f.outcome.kind === 'deadLetter');
+    if (toDeadLetter.length > 0) await this.#deadLetter(toDeadLetter);
+
+    const toDelete = finished.filter((f) => !['retryLater', 'dlqSendFailed'].includes(f.outcome.kind));
+    const deleted = await this.#deleteAll(toDelete.map((f) => f.message));
+    await this.#handBackAll(
+      finished.flatMap((f) =>
+        f.outcome.kind === 'retryLater' || f.outcome.kind === 'dlqSendFailed'
+          ? [{ message: f.message, delay: f.outcome.delaySeconds }]
+          : [],
+      ),
+    );
+    const now = this.#d.now();
+    for (const f of finished) this.#record(f, now, deleted.has(f.message));
+  }
+
+  /**
+   * Sends to the DLQ with a PRODUCER span per message, whose context goes into the DLQ message (a
+   * tool that reads the DLQ links to it). A refused entry turns the message's outcome into
+   * `dlqSendFailed`.
+   */
+  async #deadLetter(items: Finished[]): Promise<void> {
+    const now = this.#d.now();
+    const spans = items.map((f) =>
+      tracer().startSpan(
+        `send ${this.#dlqName}`,
+        {
+          kind: SpanKind.PRODUCER,
+          attributes: {
+            'messaging.system': 'aws_sqs',
+            'messaging.operation.type': 'send',
+            'messaging.operation.name': 'send',
+            'messaging.destination.name': this.#dlqName,
+            'aws.sqs.queue.url': this.#s.dlqUrl,
+          },
+        },
+        f.ctx,
+      ),
+    );
+    const refusals = new Map<number, Refusal>();
+    const entries: SendMessageBatchRequestEntry[] = [];
+    items.forEach((f, i) => {
+      const span = spans[i];
+      const built = deadLetterEntry(
+        String(i),
+        f.message,
+        this.#info(f, now),
+        span === undefined ? {} : traceContextAttributes(trace.setSpan(f.ctx, span)),
+        this.#s.dlqMaxMessageBytes ?? SQS_MAX_MESSAGE_BYTES,
+      );
+      if (built.ok) entries.push(built.entry);
+      else {
+        refusals.set(i, {
+          code: 'entry_too_large',
+          message: `the body alone is ${built.size} bytes with the reason; the DLQ takes at most ${built.maxBytes}`,
+        });
+      }
+    });
+    for (const [id, refusal] of await this.#sendToDlq(entries)) refusals.set(Number(id), refusal);
+
+    items.forEach((f, i) => {
+      const refusal = refusals.get(i);
+      const span = spans[i];
+      if (refusal === undefined) {
+        span?.end();
+        return;
+      }
+      if (span !== undefined) endWithError(span, 'dlq_send_failed');
+      this.#health.refused += 1;
+      this.#health.lastRefusal = { code: codeLabel(refusal.code), at: new Date(now).toISOString() };
+      f.outcome = f.fate({ stage: 'deadLetterSend', code: refusal.code, message: refusal.message });
+    });
+  }
+
+  #info(f: Finished, now: number): Omit<DeadLetterInfo, 'overflowAttributes'> {
+    const outcome = f.outcome as Extract<Outcome, { kind: 'deadLetter' }>;
+    const first = numberAttribute(f.message, 'ApproximateFirstReceiveTimestamp');
+    return {
+      reason: outcome.reason,
+      detail: outcome.detail,
+      sourceMessageId: f.message.MessageId ?? '',
+      receiveCount: f.receiveCount,
+      firstReceivedAt: first === undefined ? undefined : new Date(first).toISOString(),
+      deadLetteredAt: new Date(now).toISOString(),
+      ...(f.hash === undefined ? {} : { tokenHash: shortHash(f.hash) }),
+    };
+  }
+
+  /** Sends the entries; answers the refused ones by entry id, with the AWS error code and message. */
+  async #sendToDlq(entries: SendMessageBatchRequestEntry[]): Promise<Map<string, Refusal>> {
+    const refused = new Map<string, Refusal>();
+    // 256 KiB per batch request is the smallest limit SQS has had; a larger entry goes alone.
+    for (const group of chunkEntries(entries, 250_000)) {
+      try {
+        const out = await this.#d.sqs.send(new SendMessageBatchCommand({ QueueUrl: this.#s.dlqUrl, Entries: group }));
+        for (const failed of out.Failed ?? []) {
+          refused.set(failed.Id ?? '', {
+            code: failed.Code ?? 'Unknown',
+            message: scrub(failed.Message ?? '', undefined),
+          });
+        }
+      } catch (err) {
+        const refusal = { code: errorNameOf(err), message: scrub(String((err as Error)?.message ?? ''), undefined) };
+        for (const e of group) refused.set(e.Id ?? '', refusal);
+      }
+    }
+    if (refused.size > 0) this.#d.metrics.sqsErrors.inc({ operation: 'dlq_send' }, refused.size);
+    return refused;
+  }
+
+  /** Returns the messages that were deleted. */
+  async #deleteAll(messages: Message[]): Promise<Set<Message>> {
+    const deleted = new Set<Message>();
+    for (let i = 0; i < messages.length; i += 10) {
+      const group = messages.slice(i, i + 10);
+      try {
+        const out = await this.#d.sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: this.#s.sourceQueueUrl,
+            Entries: group.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle })),
+          }),
+        );
+        for (const ok of out.Successful ?? []) {
+          const m = group[Number(ok.Id)];
+          if (m !== undefined) deleted.add(m);
+        }
+        if ((out.Failed ?? []).length > 0) this.#d.metrics.sqsErrors.inc({ operation: 'delete' });
+      } catch (err) {
+        // The messages reappear after their visibility timeout; dedup answers them as duplicates.
+        this.#d.metrics.sqsErrors.inc({ operation: 'delete' });
+        this.#d.logger.error({ err: { name: errorNameOf(err) } }, 'deleting messages failed');
+      }
+    }
+    return deleted;
+  }
+
+  async #handBackAll(items: { message: Message; delay: number }[]): Promise<void> {
+    for (let i = 0; i < items.length; i += 10) {
+      const group = items.slice(i, i + 10);
+      try {
+        await this.#d.sqs.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: this.#s.sourceQueueUrl,
+            Entries: group.map(({ message, delay }, j) => ({
+              Id: String(j),
+              ReceiptHandle: message.ReceiptHandle,
+              VisibilityTimeout: delay,
+            })),
+          }),
+        );
+      } catch (err) {
+        // The message becomes visible when its current visibility timeout ends instead.
+        this.#d.metrics.sqsErrors.inc({ operation: 'hand_back' });
+        this.#d.logger.warn({ err: { name: errorNameOf(err) } }, 'handing messages back failed');
+      }
+    }
+  }
+
+  /** The message's metric, log line and span. */
+  #record(f: Finished, now: number, deleted: boolean): void {
+    const outcome = METRIC_OUTCOME[f.outcome.kind];
+    const reason = reasonOf(f.outcome);
+    this.#d.metrics.finished.inc({ outcome, reason });
+    const sent = numberAttribute(f.message, 'SentTimestamp');
+    if (sent !== undefined) this.#d.metrics.lag.observe({ outcome }, Math.max(0, now - sent) / 1000);
+    context.with(f.ctx, () => this.#log(f, outcome, reason, deleted));
+    f.span.setAttribute('sfn_relay.outcome', outcome);
+    if (reason === '') f.span.end();
+    else {
+      f.span.setAttribute('sfn_relay.reason', reason);
+      endWithError(f.span, reason);
+    }
+  }
+
+  #log(f: Finished, outcome: string, reason: string, deleted: boolean): void {
+    const fields: Record<string, unknown> = {
+      message_id: f.message.MessageId,
+      outcome,
+      receive_count: f.receiveCount,
+    };
+    if (reason !== '') fields.reason = reason;
+    if (f.hash !== undefined) fields.token_hash = shortHash(f.hash);
+    if (f.envelope !== undefined) fields.envelope = f.envelope;
+    const o = f.outcome;
+    if (o.kind === 'retryLater') {
+      fields.delay_seconds = o.delaySeconds;
+      if (o.errorName !== undefined) fields.error_name = o.errorName;
+    }
+    if (o.kind === 'deadLetter') fields.detail = o.detail;
+    if (o.kind === 'dlqSendFailed') {
+      fields.delay_seconds = o.delaySeconds;
+      fields.error_name = o.code;
+      fields.error_message = o.detail;
+      // One line per refusal, at error level: the DLQ is misconfigured or unavailable.
+      this.#d.logger.error(fields, 'message finished');
+      return;
+    }
+    if (o.kind !== 'retryLater') fields.deleted = deleted;
+    this.#d.logger.info(fields, 'message finished');
+  }
+}
