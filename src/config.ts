@@ -50,6 +50,8 @@ const schema = z
     OVERLONG_TEXT: z.enum(['truncate', 'reject']).default('truncate'),
     MAX_BODY_BYTES: int(1024, 1_048_576, 1_048_576),
     DRAIN_TIMEOUT_SECONDS: int(1, 3600, 25),
+    // The standard OpenTelemetry variable; the relay also bounds its flush on shutdown by it.
+    OTEL_BSP_EXPORT_TIMEOUT: int(100, 60_000, 5000),
   })
   .superRefine((c, ctx) => {
     if (c.HEARTBEAT_INTERVAL_SECONDS >= c.VISIBILITY_TIMEOUT_SECONDS) {
@@ -103,6 +105,8 @@ export interface Config {
   overlongText: Env['OVERLONG_TEXT'];
   maxBodyBytes: number;
   drainTimeoutSeconds: number;
+  /** Bound on one trace export, and on the flush at shutdown (OTEL_BSP_EXPORT_TIMEOUT). */
+  telemetryFlushTimeoutMs: number;
 }
 
 /** Real SQS queue URLs name their region (`sqs.<region>.amazonaws.com`); use it when AWS_REGION is unset. */
@@ -155,5 +159,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     overlongText: e.OVERLONG_TEXT,
     maxBodyBytes: e.MAX_BODY_BYTES,
     drainTimeoutSeconds: e.DRAIN_TIMEOUT_SECONDS,
+    telemetryFlushTimeoutMs: e.OTEL_BSP_EXPORT_TIMEOUT,
   };
 }

@@ -98,10 +98,15 @@ export function entrySize(e: Pick<SendMessageBatchRequestEntry, 'MessageBody' | 
   return size;
 }
 
-export type DeadLetterBuild =
-  | { ok: true; entry: SendMessageBatchRequestEntry; trimmed: Trim[] }
-  /** Even the body and the reason alone exceed the DLQ's limit. */
-  | { ok: false; size: number; maxBytes: number };
+export interface DeadLetterBuild {
+  entry: SendMessageBatchRequestEntry;
+  trimmed: Trim[];
+  /**
+   * False when even the body and the reason alone exceed `maxBytes`: the bare entry is sent
+   * anyway, and SQS decides (its limit may have been raised since it was read).
+   */
+  fits: boolean;
+}
 
 function build(
   id: string,
@@ -153,8 +158,7 @@ export function deadLetterEntry(
     const trimmed = TRIM_ORDER.slice(0, level);
     const entry = build(id, message, info, traceAttributes, trimmed);
     const size = entrySize(entry);
-    if (size <= maxBytes) return { ok: true, entry, trimmed };
-    if (level === TRIM_ORDER.length) return { ok: false, size, maxBytes };
+    if (size <= maxBytes || level === TRIM_ORDER.length) return { entry, trimmed, fits: size <= maxBytes };
   }
 }
 

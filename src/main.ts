@@ -5,6 +5,7 @@
 import { loadConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { startService } from './service.js';
+import { shutdownBudgetSeconds } from './shutdown.js';
 import { startTelemetry } from './telemetry.js';
 
 async function main(): Promise<void> {
@@ -29,7 +30,17 @@ async function main(): Promise<void> {
       service.logger.warn({ signal }, 'second signal, exiting now');
       process.exit(1);
     }
-    service.logger.info({ signal }, 'draining');
+    const budget = shutdownBudgetSeconds(config);
+    service.logger.info({ signal, budget_seconds: budget }, 'draining');
+    // Never outlive the grace period the chart computes with the same formula: a forced exit
+    // loses nothing (messages in flight reappear after their visibility timeout).
+    setTimeout(
+      () => {
+        service.logger.error({ budget_seconds: budget }, 'shutdown budget exhausted, exiting');
+        process.exit(1);
+      },
+      Math.max(1000, (budget - 1) * 1000),
+    ).unref();
     service
       .stop()
       // Spans of the last messages are flushed before the process goes.

@@ -17,10 +17,7 @@ export type Evidence =
   | { stage: 'intake'; cause: 'breaker_open' | 'interrupted' }
   /** `probe`: the call was the circuit breaker's probe (the circuit was not closed). */
   | { stage: 'send'; result: SendResult; probe?: boolean }
-  /**
-   * The message was to be dead-lettered, but the DLQ refused it (`code`: the AWS error code, or
-   * `entry_too_large` when even the body alone exceeds the DLQ's MaximumMessageSize).
-   */
+  /** The message was to be dead-lettered, but the DLQ refused it (`code`: the AWS error code). */
   | { stage: 'deadLetterSend'; code: string; message: string };
 
 export type DeadLetterReason =

@@ -229,8 +229,10 @@ export async function startService(config: Config, options: ServiceOptions = {})
     clearInterval(sweep);
     await dedup.close();
     if (redis !== undefined) await redis.quit().catch(() => undefined);
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Idle keep-alive connections (a scraper's) would hold close() open.
     server.closeAllConnections();
+    await closed;
     sqs.destroy();
     receiveSqs.destroy();
     await sfn.close();

@@ -147,29 +147,20 @@ export class Settler {
         f.ctx,
       ),
     );
-    const refusals = new Map<number, Refusal>();
-    const entries: SendMessageBatchRequestEntry[] = [];
-    items.forEach((f, i) => {
+    const entries = items.map((f, i) => {
       const span = spans[i];
-      const built = deadLetterEntry(
+      return deadLetterEntry(
         String(i),
         f.message,
         this.#info(f, now),
         span === undefined ? {} : traceContextAttributes(trace.setSpan(f.ctx, span)),
         this.#s.dlqMaxMessageBytes ?? SQS_MAX_MESSAGE_BYTES,
-      );
-      if (built.ok) entries.push(built.entry);
-      else {
-        refusals.set(i, {
-          code: 'entry_too_large',
-          message: `the body alone is ${built.size} bytes with the reason; the DLQ takes at most ${built.maxBytes}`,
-        });
-      }
+      ).entry;
     });
-    for (const [id, refusal] of await this.#sendToDlq(entries)) refusals.set(Number(id), refusal);
+    const refusals = await this.#sendToDlq(entries);
 
     items.forEach((f, i) => {
-      const refusal = refusals.get(i);
+      const refusal = refusals.get(String(i));
       const span = spans[i];
       if (refusal === undefined) {
         span?.end();

@@ -12,7 +12,7 @@ export interface SqsClientOptions {
 }
 
 /** Timeouts of the calls that are not long polls (delete, hand-back, DLQ send, attributes). */
-export const SQS_REQUEST_TIMEOUT_MS = 10_000;
+export const SQS_REQUEST_TIMEOUT_MS = 5_000;
 export const SQS_CONNECTION_TIMEOUT_MS = 3_000;
 
 export function createSqsClient(region: string, endpoint: string | undefined, o: SqsClientOptions = {}): SQSClient {

@@ -32,12 +32,23 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): Telemetry 
   // event loop for tens of milliseconds, which showed as the relay's p99 latency. Same total work.
   env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE ??= '128';
   env.OTEL_BSP_SCHEDULE_DELAY ??= '500';
+  // A collector that hangs must not hold an export (or the shutdown flush) for the SDK's 30 s.
+  env.OTEL_BSP_EXPORT_TIMEOUT ??= '5000';
+  env.OTEL_EXPORTER_OTLP_TIMEOUT ??= env.OTEL_BSP_EXPORT_TIMEOUT;
   if (env.OTEL_SDK_DISABLED === 'true') return { shutdown: async () => undefined };
   // No auto-instrumentation: the spans that matter (one per message, one per SendTaskFailure
   // attempt, one per DLQ send) are the relay's own, and patching every SQS call would cost CPU.
   const sdk = new NodeSDK({ instrumentations: [] });
   sdk.start();
-  return { shutdown: () => sdk.shutdown() };
+  const flushMs = Number(env.OTEL_BSP_EXPORT_TIMEOUT);
+  return {
+    // Bounded: spans not flushed by then are lost, the process is not held.
+    shutdown: () =>
+      Promise.race([
+        sdk.shutdown(),
+        new Promise<void>((resolve) => setTimeout(resolve, Number.isFinite(flushMs) ? flushMs : 5000).unref()),
+      ]),
+  };
 }
 
 export function queueName(queueUrl: string): string {

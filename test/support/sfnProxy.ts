@@ -13,6 +13,8 @@ export type Fault =
   | { kind: 'status'; status: number }
   | { kind: 'drop' }
   | { kind: 'accessDenied' }
+  /** Never answered: the connection stays open until the client gives up. */
+  | { kind: 'hang' }
   /** Forwarded, but only after `ms`: keeps calls in flight. */
   | { kind: 'delay'; ms: number }
   /** Forwarded, and Step Functions acts on it, but the answer is lost (connection reset). */
@@ -85,6 +87,10 @@ export async function startSfnProxy(upstream: string): Promise<SfnProxy> {
       if (fault?.kind === 'delay') {
         call.fault = 'delay';
         setTimeout(forward, fault.ms);
+        return;
+      }
+      if (fault?.kind === 'hang') {
+        call.fault = 'hang';
         return;
       }
       if (fault?.kind === 'dropAfterForward') {

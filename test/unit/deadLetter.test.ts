@@ -27,7 +27,7 @@ function attrs(n: number): Record<string, MessageAttributeValue> {
 
 function entryOf(...args: Parameters<typeof deadLetterEntry>) {
   const built = deadLetterEntry(...args);
-  if (!built.ok) throw new Error(`does not fit: ${built.size} > ${built.maxBytes}`);
+  if (!built.fits) throw new Error('does not fit');
   return built;
 }
 
@@ -92,8 +92,10 @@ describe('deadLetterEntry', () => {
     const bareInfo = readDeadLetterInfo({ MessageAttributes: bare.entry.MessageAttributes });
     expect(bareInfo?.reason).toBe('token_empty');
     expect(bareInfo?.droppedAttributes?.length).toBe(10);
-    // A body that alone exceeds the limit cannot be dead-lettered at all: said, not sent.
-    expect(deadLetterEntry('0', message, big, trace, entrySize(bare.entry) - 1)).toMatchObject({ ok: false });
+    // A body that alone exceeds the limit: the bare entry, marked, and SQS decides.
+    const over = deadLetterEntry('0', message, big, trace, entrySize(bare.entry) - 1);
+    expect(over.fits).toBe(false);
+    expect(over.entry).toEqual(bare.entry);
   });
 
   it('groups DLQ entries by count and bytes, a large one alone', () => {
