@@ -386,4 +386,98 @@ describe('protection of Step Functions and of the messages', () => {
     relay.child.kill('SIGTERM');
     expect(await relay.exited).toBe(0);
   });
+
+  it('after a long outage, dead-letters no message for receives that were not its fault (recovery under throttling)', async () => {
+    const TASKS = 20;
+    const MAX_RECEIVES = 5;
+    const name = `long-${randomUUID().slice(0, 8)}`;
+    const queue = { source: await emu.sqs.createQueue(name), dlq: await emu.sqs.createQueue(`${name}-dlq`) };
+    const machine = await createActivityMachine(emu.sfn.client, name);
+    const tasks = await startExecutionsWithTokens(emu.sfn.client, machine, TASKS);
+    await publish(
+      emu.sqs.client,
+      queue.source,
+      tasks.map((t, i) => JSON.stringify({ taskToken: t.token, error: `L${i}` })),
+    );
+    let phase: 'outage' | 'recovery' = 'outage';
+    // Recovery: the backlog flood meets throttling. Every token's first call (both attempts) is
+    // throttled, one failure of its own for each message; after that, 30 % of calls.
+    const recoveryCalls = new Map<string, number>();
+    emu.proxy.setFault((call) => {
+      if (call.target !== 'SendTaskFailure') return undefined;
+      if (phase === 'outage') return { kind: 'status', status: 503 };
+      const n = (recoveryCalls.get(call.token ?? '') ?? 0) + 1;
+      recoveryCalls.set(call.token ?? '', n);
+      return n <= 2 || Math.random() < 0.3 ? { kind: 'throttle' } : undefined;
+    });
+    const firstCall = emu.proxy.calls.length;
+    const env = relayEnv(queue, {
+      MAX_RECEIVES: String(MAX_RECEIVES),
+      SFN_MAX_ATTEMPTS: '2',
+      RETRY_BASE_DELAY_SECONDS: '1',
+      RETRY_MAX_DELAY_SECONDS: '2',
+      BREAKER_THRESHOLD: '3',
+      BREAKER_HALF_OPEN_AFTER_MS: '100',
+      VISIBILITY_TIMEOUT_SECONDS: '10',
+      HEARTBEAT_INTERVAL_SECONDS: '3',
+      POLLERS: '2',
+    });
+    const [a, b] = await Promise.all([startRelayProcess(env), startRelayProcess(env)]);
+    relays.push(a, b);
+    // The outage lasts until every message has been received more than MAX_RECEIVES times: on a
+    // count of receives each would be dead-lettered by its next failure.
+    const receiveCounts = () => {
+      const m = emu.sqs.server.inspectQueue(name)?.messages;
+      return [...(m?.ready ?? []), ...(m?.delayed ?? []), ...(m?.inflight.map((e) => e.message) ?? [])].map(
+        (x) => (x as { approximateReceiveCount: number }).approximateReceiveCount,
+      );
+    };
+    await waitFor(
+      `every message received more than ${MAX_RECEIVES} times`,
+      () => {
+        const counts = receiveCounts();
+        return counts.length === TASKS && Math.min(...counts) > MAX_RECEIVES;
+      },
+      { timeoutMs: 90_000, intervalMs: 100 },
+    );
+    const outageCalls = emu.proxy.calls.length - firstCall;
+    phase = 'recovery';
+    await waitFor('the queue to empty', () => queueCounts(emu.sqs.server, name).total === 0, { timeoutMs: 90_000 });
+    const dead = await drainQueue(emu.sqs.client, queue.dlq);
+    // A message may be dead-lettered only after MAX_RECEIVES throttled calls of its own (after its
+    // in-process retries): the first one plus four more at 30 % with 2 attempts, ~7e-5 per message.
+    const throttledByToken = new Map<string, number>();
+    for (const c of emu.proxy.calls.slice(firstCall)) {
+      if (c.fault === 'throttle' && c.token !== undefined) {
+        throttledByToken.set(c.token, (throttledByToken.get(c.token) ?? 0) + 1);
+      }
+    }
+    for (const m of dead) {
+      const token = (JSON.parse(m.Body ?? '{}') as { taskToken: string }).taskToken;
+      expect(readDeadLetterInfo(m)?.reason).toBe('retries_exhausted');
+      expect(throttledByToken.get(token) ?? 0).toBeGreaterThanOrEqual(2 * MAX_RECEIVES);
+    }
+    expect(dead).toHaveLength(0);
+    await waitFor(
+      'every execution to be FAILED once',
+      async () => {
+        const results = await Promise.all(tasks.map((t) => executionFailure(emu.sfn.client, t.executionArn)));
+        return results.every((r) => r.status === 'FAILED' && r.activityFailedEvents === 1);
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    const exhausted =
+      sumMetric(await a.metrics(), 'sfn_relay_messages_finished_total', { reason: 'retries_exhausted' }) +
+      sumMetric(await b.metrics(), 'sfn_relay_messages_finished_total', { reason: 'retries_exhausted' });
+    expect(exhausted).toBe(0);
+    const throttled = [...throttledByToken.values()].reduce((x, y) => x + y, 0);
+    process.stdout.write(
+      `\nlong outage: ${TASKS} messages each received > ${MAX_RECEIVES} times during the outage (${outageCalls} calls), ` +
+        `then ${throttled} throttled calls in recovery: ${dead.length} dead-lettered, every execution failed once\n`,
+    );
+    emu.proxy.setFault(undefined);
+    a.child.kill('SIGTERM');
+    b.child.kill('SIGTERM');
+    expect([await a.exited, await b.exited]).toEqual([0, 0]);
+  });
 });
