@@ -9,7 +9,7 @@
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -33,8 +33,10 @@ const NAIVE_N = Math.min(N, QUICK ? 300 : 2000);
 // of each relay process to bench/results/prof/.
 const ONLY = args.includes('--only') ? String(args[args.indexOf('--only') + 1]) : undefined;
 const PROFILE = flag('profile');
-// Where latest.json and latest.svg go (the CI smoke test writes to a temporary folder).
-const OUT = args.includes('--out') ? String(args[args.indexOf('--out') + 1]) : `${ROOT}bench/results`;
+// Where latest.json and latest.svg go. Quick runs never overwrite the committed full-run results.
+const OUT = args.includes('--out')
+  ? String(args[args.indexOf('--out') + 1])
+  : `${ROOT}bench/results${QUICK ? '/quick' : ''}`;
 const CLK_TCK = 100;
 
 process.env.AWS_ACCESS_KEY_ID ??= 'bench';
@@ -85,6 +87,16 @@ function peakRssMiB(pid: number): number {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A consumer under test that dies ends the run at once, with its exit code, instead of a hang. */
+function failIfItDies(proc: ChildProcess, what: string): () => void {
+  const onExit = (code: number | null, signal: string | null) => {
+    process.stderr.write(`\nbench failed: ${what} exited (${signal ?? `code ${code}`}) before the run ended\n`);
+    process.exit(1);
+  };
+  proc.once('exit', onExit);
+  return () => proc.off('exit', onExit);
+}
 
 function redisUp(): Promise<boolean> {
   return new Promise((resolve) => {
@@ -190,8 +202,15 @@ async function startConsumer(v: Variant, queueUrl: string): Promise<{ proc: Chil
       },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
+    const release = failIfItDies(proc, `the ${v.name} consumer`);
     await new Promise((resolve) => proc.once('message', resolve));
-    return { proc, stop: () => proc.kill('SIGKILL') };
+    return {
+      proc,
+      stop: () => {
+        release();
+        proc.kill('SIGKILL');
+      },
+    };
   }
   const port = await freePortNumber();
   const profile = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${ROOT}bench/results/prof`] : [];
@@ -217,6 +236,7 @@ async function startConsumer(v: Variant, queueUrl: string): Promise<{ proc: Chil
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
+  const release = failIfItDies(proc, `the relay (${v.name})`);
   for (;;) {
     try {
       if ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200) break;
@@ -226,7 +246,13 @@ async function startConsumer(v: Variant, queueUrl: string): Promise<{ proc: Chil
     await sleep(20);
   }
   // SIGTERM, so that a CPU profile is written on the way out.
-  return { proc, stop: () => proc.kill(PROFILE ? 'SIGTERM' : 'SIGKILL') };
+  return {
+    proc,
+    stop: () => {
+      release();
+      proc.kill(PROFILE ? 'SIGTERM' : 'SIGKILL');
+    },
+  };
 }
 
 async function runOne(v: Variant, n: number): Promise<Run> {
@@ -341,6 +367,8 @@ function fmt(x: number, digits = 0): string {
 async function main(): Promise<void> {
   const started = Date.now();
   [sqsChild, sink] = await Promise.all([startChild(`${ROOT}bench/sqsServer.ts`), startChild(`${ROOT}bench/sink.ts`)]);
+  failIfItDies(sqsChild.proc, 'the SQS emulator');
+  failIfItDies(sink.proc, 'the Step Functions sink');
   sqs = new SQSClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${sqsChild.port}` });
   const withRedis = await redisUp();
   const variants: Variant[] = [
@@ -449,6 +477,7 @@ async function main(): Promise<void> {
     runs,
     seconds: (Date.now() - started) / 1000,
   };
+  mkdirSync(OUT, { recursive: true });
   writeFileSync(`${OUT}/latest.json`, `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(`${OUT}/latest.svg`, renderChart(summary));
   process.stdout.write(`wrote ${OUT}/latest.json and latest.svg in ${result.seconds.toFixed(0)} s\n`);

@@ -36,7 +36,7 @@ export interface PollerDeps {
 
 const MAX_ERROR_BACKOFF_MS = 30_000;
 /** A repeated receive error is logged again at most this often (with how often it happened). */
-const ERROR_LOG_EVERY_MS = 60_000;
+const ERROR_LOG_EVERY_MS = 600_000;
 
 /** One consumer's progress, for liveness: what it is doing and since when. */
 interface PollerState {
@@ -148,7 +148,7 @@ export class Pollers {
     // permission does not become a hot loop.
     const backoff = Math.min(MAX_ERROR_BACKOFF_MS, 250 * 2 ** Math.min(this.#errorStreak, 10));
     consumer.updateOption('pollingWaitTimeMs', backoff);
-    // One line when an error starts, then one a minute while it repeats, with the count.
+    // One line when an error starts, then one every ten minutes while it repeats, with the count.
     const now = this.#now();
     const log = this.#errorLog;
     if (log.name === code && now - log.at < ERROR_LOG_EVERY_MS) {

@@ -2,7 +2,7 @@
  * Where a message's fate is decided: one pure function from what happened to what to do. The
  * README's outcome table is written from this file; keep them in step.
  */
-import type { PoisonReason } from './event.js';
+import { POISON_REASONS, type PoisonReason } from './event.js';
 import type { SendResult } from './stepFunctions.js';
 
 /** What the relay learned about one message, at the step where its path ended. */
@@ -20,12 +20,37 @@ export type Evidence =
   /** The message was to be dead-lettered, but the DLQ refused it (`code`: the AWS error code). */
   | { stage: 'deadLetterSend'; code: string; message: string };
 
-export type DeadLetterReason =
-  | PoisonReason
-  | 'sfn_invalid_token'
-  | 'sfn_task_does_not_exist'
-  | 'sfn_invalid_request'
-  | 'retries_exhausted';
+/** Dead-letter reasons decided after Step Functions answered. */
+export const SFN_DEAD_LETTER_REASONS = [
+  'sfn_invalid_token',
+  'sfn_task_does_not_exist',
+  'sfn_invalid_request',
+  'retries_exhausted',
+] as const;
+
+export type DeadLetterReason = PoisonReason | (typeof SFN_DEAD_LETTER_REASONS)[number];
+
+/** Every reason a DLQ message can carry. */
+export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = [...POISON_REASONS, ...SFN_DEAD_LETTER_REASONS];
+
+/**
+ * Why moving a message dead-lettered for `reason` back to the source queue cannot succeed (the
+ * relay would dead-letter it again at once), or undefined when it can. `sfn-relay dlq redrive`
+ * asks for --force before moving such messages.
+ */
+export function redriveHopeless(reason: string): string | undefined {
+  if (reason === 'retries_exhausted') return undefined;
+  if (reason === 'sfn_invalid_token' || reason === 'sfn_task_does_not_exist') {
+    return 'Step Functions refused the token; the same token will be refused again';
+  }
+  if (reason === 'sfn_invalid_request')
+    return 'Step Functions refused the request as invalid; the same body is sent again';
+  if ((POISON_REASONS as readonly string[]).includes(reason)) {
+    return 'the body itself is invalid; a redrive sends the same body';
+  }
+  // No reason of the relay's (moved by SQS's own redrive policy) or one this version does not know.
+  return undefined;
+}
 
 /** Why a message goes back to the queue. */
 export type RetryCause =

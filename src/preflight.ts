@@ -75,11 +75,14 @@ export async function readQueue(sqs: SQSClient, queueUrl: string): Promise<Queue
   };
 }
 
-async function attempt(sqs: SQSClient, url: string): Promise<QueueFacts | { error: string }> {
+const CREDENTIAL_ERRORS = new Set(['CredentialsProviderError', 'ExpiredTokenException', 'InvalidClientTokenId']);
+
+async function attempt(sqs: SQSClient, url: string): Promise<QueueFacts | { error: string; name: string }> {
   try {
     return await readQueue(sqs, url);
   } catch (err) {
-    return { error: `${errorNameOf(err)}: ${scrub(String((err as Error)?.message ?? ''), undefined)}` };
+    const name = errorNameOf(err);
+    return { name, error: `${name}: ${scrub(String((err as Error)?.message ?? ''), undefined)}` };
   }
 }
 
@@ -140,7 +143,7 @@ export function compareQueues(source: QueueFacts, dlq: QueueFacts, s: PreflightS
 export async function preflight(sqs: SQSClient, s: PreflightSettings): Promise<PreflightResult> {
   const [source, dlq] = await Promise.all([attempt(sqs, s.sourceQueueUrl), attempt(sqs, s.dlqUrl)]);
   const checks: Check[] = [];
-  const reach = (name: string, variable: string, r: QueueFacts | { error: string }) =>
+  const reach = (name: string, variable: string, r: QueueFacts | { error: string; name: string }) =>
     checks.push(
       'error' in r
         ? { name, level: 'error', message: `${variable} did not answer GetQueueAttributes: ${r.error}` }
@@ -148,6 +151,14 @@ export async function preflight(sqs: SQSClient, s: PreflightSettings): Promise<P
     );
   reach('source_queue', 'SOURCE_QUEUE_URL', source);
   reach('dlq', 'DLQ_URL', dlq);
+  if ('error' in source && CREDENTIAL_ERRORS.has(source.name)) {
+    // Said once here: the receive loop repeats it only every ten minutes.
+    checks.unshift({
+      name: 'credentials',
+      level: 'error',
+      message: `no usable AWS credentials (${source.name}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, IRSA (AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE) or EKS Pod Identity; the relay keeps trying`,
+    });
+  }
   const sourceFacts = 'error' in source ? undefined : source;
   const dlqFacts = 'error' in dlq ? undefined : dlq;
   if (sourceFacts !== undefined && dlqFacts !== undefined) checks.push(...compareQueues(sourceFacts, dlqFacts, s));

@@ -2,9 +2,10 @@
  * The producer side: publish a failure event to the relay's queue instead of calling Step Functions.
  * Validated with the relay's own validator, so what is published is what the relay accepts.
  */
+import { createHash } from 'node:crypto';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type Context, context, propagation } from '@opentelemetry/api';
-import { InvalidEventError } from './errors.js';
+import { InvalidEventError, RelayError } from './errors.js';
 import { DEFAULT_LIMITS, type EventLimits, type FailureEvent, validateEvent } from './event.js';
 import { traceContextAttributes } from './traceContext.js';
 
@@ -15,6 +16,15 @@ export interface PublishOptions {
   limits?: EventLimits;
   /** The trace context to carry; defaults to the active one. */
   traceContext?: Context;
+  /** Required for a FIFO queue (`.fifo`); on a standard queue, a fair-queue group. */
+  messageGroupId?: string;
+  /** FIFO only; default: the SHA-256 of the body (a repeat within SQS's 5-minute window is dropped). */
+  messageDeduplicationId?: string;
+}
+
+/** Whether a queue URL names a FIFO queue (SQS requires the `.fifo` suffix on them). */
+export function isFifoQueueUrl(queueUrl: string): boolean {
+  return queueUrl.endsWith('.fifo');
 }
 
 /**
@@ -24,13 +34,25 @@ export interface PublishOptions {
 export async function publishTaskFailure(event: FailureEvent, options: PublishOptions): Promise<string> {
   const checked = validateEvent(event as never, 'plain', options.limits ?? DEFAULT_LIMITS);
   if (!checked.ok) throw new InvalidEventError(checked.reason, checked.detail);
+  const fifo = isFifoQueueUrl(options.queueUrl);
+  if (fifo && options.messageGroupId === undefined) {
+    throw new RelayError(
+      'FIFO_GROUP_REQUIRED',
+      `a message group id is required for the FIFO queue ${options.queueUrl}`,
+    );
+  }
+  const body = JSON.stringify(checked.event);
   // The global propagator: whatever the producer's OpenTelemetry set-up propagates.
   const attributes = traceContextAttributes(options.traceContext ?? context.active(), propagation);
   const out = await options.sqs.send(
     new SendMessageCommand({
       QueueUrl: options.queueUrl,
-      MessageBody: JSON.stringify(checked.event),
+      MessageBody: body,
       ...(Object.keys(attributes).length > 0 ? { MessageAttributes: attributes } : {}),
+      ...(options.messageGroupId === undefined ? {} : { MessageGroupId: options.messageGroupId }),
+      ...(fifo
+        ? { MessageDeduplicationId: options.messageDeduplicationId ?? createHash('sha256').update(body).digest('hex') }
+        : {}),
     }),
   );
   return out.MessageId ?? '';

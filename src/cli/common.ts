@@ -2,7 +2,23 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { RelayError } from '../errors.js';
 import { createSqsClient } from '../sqs.js';
 
-/** A mistake in how the command was called: exit code 2. */
+/**
+ * Exit codes, the AWS CLI v2's for every command (so scripts that wrap `aws` wrap `sfn-relay`
+ * alike): 0 ok, 1 a result that is not an error (`validate` found invalid events), 130 interrupted,
+ * 252 command-line or parameter error, 253 configuration (region, credentials), 254 the service
+ * answered with an error, 255 anything else (network, unexpected).
+ */
+export const EXIT = {
+  ok: 0,
+  someInvalid: 1,
+  usage: 252,
+  configuration: 253,
+  service: 254,
+  other: 255,
+  interrupted: 130,
+} as const;
+
+/** A mistake in how the command was called, or a parameter that is not valid: exit 252. */
 export class UsageError extends RelayError {
   constructor(message: string) {
     super('CLI_USAGE', message);
@@ -10,12 +26,43 @@ export class UsageError extends RelayError {
   }
 }
 
-/** The command ran and failed: exit code 1. */
+/** Region or credentials missing: exit 253. */
+export class ConfigurationError extends RelayError {
+  constructor(message: string) {
+    super('CLI_CONFIGURATION', message);
+    this.name = 'ConfigurationError';
+  }
+}
+
+/** The command ran and SQS refused part of it: exit 254. */
 export class CommandError extends RelayError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('CLI_FAILED', message, options);
     this.name = 'CommandError';
   }
+}
+
+/** A result to report with exit 1, not an error (`validate` found invalid events). */
+export class ResultError extends RelayError {
+  constructor(message: string) {
+    super('CLI_RESULT', message);
+    this.name = 'ResultError';
+  }
+}
+
+const CREDENTIAL_ERRORS = new Set(['CredentialsProviderError', 'NoCredentialsError', 'ExpiredTokenException']);
+
+/** The exit code for an error thrown by a command. */
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof UsageError) return EXIT.usage;
+  if (err instanceof ConfigurationError) return EXIT.configuration;
+  if (err instanceof ResultError) return EXIT.someInvalid;
+  if (err instanceof CommandError) return EXIT.service;
+  const e = err as { name?: string; $fault?: string; $metadata?: { httpStatusCode?: number } };
+  if (CREDENTIAL_ERRORS.has(e?.name ?? '')) return EXIT.configuration;
+  // An AWS service answered with an error (it has a status code): 254, as the AWS CLI.
+  if (e?.$metadata?.httpStatusCode !== undefined) return EXIT.service;
+  return EXIT.other;
 }
 
 export interface AwsOptions {
@@ -25,7 +72,10 @@ export interface AwsOptions {
 
 /** Same environment variables as the service: AWS_REGION, AWS_ENDPOINT_URL_SQS. */
 export function sqsClient(o: AwsOptions): SQSClient {
-  const region = o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const region = o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  if (region === undefined || region === '') {
+    throw new ConfigurationError('You must specify a region: --region, AWS_REGION or AWS_DEFAULT_REGION');
+  }
   const endpoint = o.endpointUrl ?? (process.env.AWS_ENDPOINT_URL_SQS || undefined);
   return createSqsClient(region, endpoint);
 }

@@ -1,25 +1,10 @@
-import {
-  ChangeMessageVisibilityBatchCommand,
-  DeleteMessageBatchCommand,
-  type Message,
-  PurgeQueueCommand,
-  ReceiveMessageCommand,
-  SendMessageBatchCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { type DeadLetterInfo, originalAttributes, readDeadLetterInfo } from '../deadLetter.js';
-import { parseEvent } from '../event.js';
-import {
-  type AwsOptions,
-  CommandError,
-  parseDuration,
-  parsePositiveInt,
-  required,
-  sqsClient,
-  UsageError,
-} from './common.js';
+import { redriveHopeless } from '../outcome.js';
+import { type AwsOptions, CommandError, parsePositiveInt, required, sqsClient, UsageError } from './common.js';
+import { filterOf, formatDetailed, formatTable, matches, peekDlq, shown, toRow } from './dlqRead.js';
+import { type RedriveSummary, redrive, redriveNative } from './redrive.js';
 
 interface DlqOptions extends AwsOptions {
   dlqUrl?: string;
@@ -28,134 +13,7 @@ interface DlqOptions extends AwsOptions {
   newerThan?: string;
   max?: string;
   json?: boolean;
-}
-
-export interface DlqRow {
-  messageId: string;
-  reason: string;
-  receiveCount: number | undefined;
-  ageSeconds: number | undefined;
-  tokenHash: string | undefined;
-  error: string | undefined;
-  info: DeadLetterInfo | undefined;
-  body: string;
-}
-
-/** How long DLQ messages stay hidden while a command reads them; handed back at the end. */
-const HIDE_SECONDS = 60;
-
-function toRow(m: Message, now: number): DlqRow {
-  const info = readDeadLetterInfo(m);
-  const parsed = parseEvent(m.Body ?? '');
-  const since =
-    info?.firstReceivedAt === undefined ? Number(m.Attributes?.SentTimestamp) : Date.parse(info.firstReceivedAt);
-  return {
-    messageId: m.MessageId ?? '',
-    reason: info?.reason ?? '(no reason attribute)',
-    receiveCount: info?.receiveCount,
-    ageSeconds: Number.isFinite(since) ? Math.max(0, Math.round((now - since) / 1000)) : undefined,
-    tokenHash: info?.tokenHash,
-    error: parsed.ok ? parsed.event.error : undefined,
-    info,
-    body: m.Body ?? '',
-  };
-}
-
-interface Filter {
-  reason: string | undefined;
-  olderThanMs: number | undefined;
-  newerThanMs: number | undefined;
-}
-
-function filterOf(o: DlqOptions): Filter {
-  return {
-    reason: o.reason,
-    olderThanMs: o.olderThan === undefined ? undefined : parseDuration(o.olderThan, '--older-than'),
-    newerThanMs: o.newerThan === undefined ? undefined : parseDuration(o.newerThan, '--newer-than'),
-  };
-}
-
-function matches(row: DlqRow, f: Filter): boolean {
-  if (f.reason !== undefined && row.reason !== f.reason) return false;
-  const ageMs = (row.ageSeconds ?? 0) * 1000;
-  if (f.olderThanMs !== undefined && ageMs < f.olderThanMs) return false;
-  if (f.newerThanMs !== undefined && ageMs > f.newerThanMs) return false;
-  return true;
-}
-
-async function receive(sqs: SQSClient, queueUrl: string): Promise<Message[]> {
-  const out = await sqs.send(
-    new ReceiveMessageCommand({
-      QueueUrl: queueUrl,
-      MaxNumberOfMessages: 10,
-      VisibilityTimeout: HIDE_SECONDS,
-      WaitTimeSeconds: 1,
-      MessageAttributeNames: ['All'],
-      MessageSystemAttributeNames: ['All'],
-    }),
-  );
-  return out.Messages ?? [];
-}
-
-async function handBack(sqs: SQSClient, queueUrl: string, messages: Message[]): Promise<void> {
-  for (let i = 0; i < messages.length; i += 10) {
-    const group = messages.slice(i, i + 10);
-    await sqs.send(
-      new ChangeMessageVisibilityBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: group.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 })),
-      }),
-    );
-  }
-}
-
-/**
- * Reads DLQ messages without consuming them: each is hidden while the whole queue is read (so none
- * is seen twice), then handed back with visibility 0.
- */
-export async function peekDlq(sqs: SQSClient, queueUrl: string, max: number): Promise<Message[]> {
-  const seen = new Map<string, Message>();
-  const held: Message[] = [];
-  try {
-    for (let empty = 0; empty < 2 && seen.size < max; ) {
-      const got = await receive(sqs, queueUrl);
-      if (got.length === 0) empty += 1;
-      for (const m of got) {
-        held.push(m);
-        if (!seen.has(m.MessageId ?? '') && seen.size < max) seen.set(m.MessageId ?? '', m);
-      }
-    }
-  } finally {
-    await handBack(sqs, queueUrl, held);
-  }
-  return [...seen.values()];
-}
-
-function age(seconds: number | undefined): string {
-  if (seconds === undefined) return '-';
-  if (seconds < 120) return `${seconds}s`;
-  if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
-  if (seconds < 172_800) return `${Math.round(seconds / 3600)}h`;
-  return `${Math.round(seconds / 86_400)}d`;
-}
-
-function short(text: string | undefined, n: number): string {
-  if (text === undefined) return '-';
-  return text.length > n ? `${text.slice(0, n - 1)}…` : text;
-}
-
-export function formatTable(rows: DlqRow[]): string {
-  const header = ['REASON'.padEnd(28), 'RECV', 'AGE'.padStart(5), 'TOKEN   ', 'ERROR'].join('  ');
-  const lines = rows.map((r) =>
-    [
-      short(r.reason, 28).padEnd(28),
-      String(r.receiveCount ?? '-').padStart(4),
-      age(r.ageSeconds).padStart(5),
-      (r.tokenHash?.slice(0, 8) ?? '-').padEnd(8),
-      short(r.error, 40),
-    ].join('  '),
-  );
-  return `${[header, ...lines].join('\n')}\n${rows.length} message(s)\n`;
+  showTokens?: boolean;
 }
 
 async function list(o: DlqOptions, detailed: boolean): Promise<void> {
@@ -165,22 +23,12 @@ async function list(o: DlqOptions, detailed: boolean): Promise<void> {
   const sqs = sqsClient(o);
   try {
     const now = Date.now();
-    const rows = (await peekDlq(sqs, queueUrl, max)).map((m) => toRow(m, now)).filter((r) => matches(r, filter));
-    if (o.json) {
-      process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-    } else if (detailed) {
-      for (const r of rows) {
-        process.stdout.write(
-          `message ${r.messageId}\n  reason:   ${r.reason}\n  detail:   ${r.info?.detail ?? '-'}\n` +
-            `  receives: ${r.receiveCount ?? '-'}  age: ${age(r.ageSeconds)}  token: ${r.tokenHash ?? '-'}\n` +
-            `  source:   ${r.info?.sourceMessageId ?? '-'}  dead-lettered: ${r.info?.deadLetteredAt ?? '-'}\n` +
-            `  body:     ${short(r.body, 300)}\n\n`,
-        );
-      }
-      process.stdout.write(`${rows.length} message(s)\n`);
-    } else {
-      process.stdout.write(formatTable(rows));
-    }
+    const rows = (await peekDlq(sqs, queueUrl, max))
+      .map((m) => toRow(m, now))
+      .filter((r) => matches(r, filter))
+      .map((r) => shown(r, o.showTokens === true));
+    if (o.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    else process.stdout.write(detailed ? formatDetailed(rows) : formatTable(rows));
   } finally {
     sqs.destroy();
   }
@@ -189,85 +37,97 @@ async function list(o: DlqOptions, detailed: boolean): Promise<void> {
 interface RedriveOptions extends DlqOptions {
   queueUrl?: string;
   dryRun?: boolean;
+  force?: boolean;
+  native?: boolean;
+  rate?: string;
 }
 
-export interface RedriveSummary {
-  moved: number;
-  skipped: number;
-  failed: number;
-  dryRun: boolean;
+function describe(summary: RedriveSummary, seconds: number): string {
+  const hopeless = Object.entries(summary.hopeless);
+  const parts = [
+    `${summary.dryRun ? 'would move' : 'moved'} ${summary.moved}`,
+    `skipped ${summary.skipped} (filtered)`,
+    ...(hopeless.length === 0
+      ? []
+      : [
+          `left ${hopeless.reduce((n, [, c]) => n + c, 0)} that cannot succeed (${hopeless
+            .map(([reason, n]) => `${reason} ${n}: ${redriveHopeless(reason)}`)
+            .join('; ')}; add --force to move them anyway)`,
+        ]),
+    ...(summary.returned > 0
+      ? [`${summary.returned} came back while running (dead-lettered again; left in the DLQ)`]
+      : []),
+    `failed ${summary.failed}`,
+  ];
+  return `${parts.join(', ')}, in ${seconds.toFixed(1)} s\n`;
 }
 
-/**
- * Moves DLQ messages back to the source queue, body and original attributes kept (the relay's
- * reason attribute dropped, overflowed attributes restored). Send first, delete second: a crash in
- * between duplicates a message at worst, and the relay's dedup absorbs the duplicate.
- */
-export async function redrive(
-  sqs: SQSClient,
-  dlqUrl: string,
-  sourceUrl: string,
-  o: { max: number; filter: Filter; dryRun: boolean; onProgress?: (done: number) => void },
-): Promise<RedriveSummary> {
-  const summary: RedriveSummary = { moved: 0, skipped: 0, failed: 0, dryRun: o.dryRun };
-  const held: Message[] = [];
-  const seen = new Set<string>();
+function progressBar(max: number): { bar: SingleBar | undefined; update: (done: number) => void } {
+  // A bar with rate and ETA on a terminal; nothing but the summary when piped or in CI.
+  const started = Date.now();
+  const bar = process.stderr.isTTY
+    ? new SingleBar({
+        format: 'redrive [{bar}] {value}/{total} | {speed}/s | ETA {eta_formatted}',
+        stream: process.stderr,
+      })
+    : undefined;
+  bar?.start(Number.isFinite(max) ? max : 0, 0, { speed: '0' });
+  return {
+    bar,
+    update: (done) => {
+      if (bar === undefined) return;
+      if (!Number.isFinite(max)) bar.setTotal(Math.max(done, 1));
+      bar.update(done, { speed: (done / Math.max((Date.now() - started) / 1000, 0.001)).toFixed(0) });
+    },
+  };
+}
+
+async function redriveCommand(o: RedriveOptions): Promise<void> {
+  const dlqUrl = required(o.dlqUrl ?? process.env.DLQ_URL, 'dlq-url', 'DLQ_URL');
+  const sourceUrl = required(o.queueUrl ?? process.env.SOURCE_QUEUE_URL, 'queue-url', 'SOURCE_QUEUE_URL');
+  const max = o.max === undefined ? Number.POSITIVE_INFINITY : parsePositiveInt(o.max, '--max');
+  const filter = filterOf(o);
+  if (o.reason !== undefined && redriveHopeless(o.reason) !== undefined && o.force !== true) {
+    throw new UsageError(
+      `redriving ${o.reason} cannot succeed: ${redriveHopeless(o.reason)}; add --force to move them anyway`,
+    );
+  }
+  if (o.native === true && (o.reason ?? o.olderThan ?? o.newerThan ?? o.max) !== undefined) {
+    throw new UsageError('--native moves the whole queue: it takes no --reason, --older-than, --newer-than or --max');
+  }
+  if (o.native === true && o.dryRun === true) throw new UsageError('--native has no --dry-run');
+  const sqs = sqsClient(o);
+  const started = Date.now();
   try {
-    for (let empty = 0; empty < 2 && summary.moved + summary.failed < o.max; ) {
-      const got = await receive(sqs, dlqUrl);
-      if (got.length === 0) empty += 1;
-      const now = Date.now();
-      const chosen: Message[] = [];
-      for (const m of got) {
-        const id = m.MessageId ?? '';
-        const fresh = !seen.has(id);
-        seen.add(id);
-        if (fresh && matches(toRow(m, now), o.filter) && summary.moved + summary.failed + chosen.length < o.max) {
-          chosen.push(m);
-        } else {
-          if (fresh) summary.skipped += 1;
-          held.push(m);
-        }
-      }
-      if (o.dryRun) {
-        summary.moved += chosen.length;
-        held.push(...chosen);
-        o.onProgress?.(summary.moved);
-        continue;
-      }
-      if (chosen.length === 0) continue;
-      const sent = await sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: sourceUrl,
-          Entries: chosen.map((m, i) => {
-            const attributes = originalAttributes(m);
-            return {
-              Id: String(i),
-              MessageBody: m.Body ?? '',
-              ...(Object.keys(attributes).length > 0 ? { MessageAttributes: attributes } : {}),
-            };
-          }),
-        }),
+    if (o.native === true) {
+      const rate = o.rate === undefined ? undefined : parsePositiveInt(o.rate, '--rate');
+      const native = await redriveNative(sqs, dlqUrl, sourceUrl, rate === undefined ? {} : { ratePerSecond: rate });
+      process.stdout.write(
+        `native move task ${native.status}: moved ${native.moved} of ${native.toMove ?? '?'}, in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
       );
-      const ok = new Set((sent.Successful ?? []).map((s) => Number(s.Id)));
-      const toDelete = chosen.filter((_, i) => ok.has(i));
-      held.push(...chosen.filter((_, i) => !ok.has(i)));
-      summary.failed += chosen.length - toDelete.length;
-      if (toDelete.length > 0) {
-        await sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: dlqUrl,
-            Entries: toDelete.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
-          }),
-        );
-      }
-      summary.moved += toDelete.length;
-      o.onProgress?.(summary.moved);
+      if (native.status !== 'COMPLETED')
+        throw new CommandError(`the move task ended ${native.status}: ${native.failureReason ?? ''}`);
+      return;
+    }
+    const progress = progressBar(max);
+    try {
+      const summary = await redrive(sqs, dlqUrl, sourceUrl, {
+        max,
+        filter,
+        dryRun: o.dryRun === true,
+        force: o.force === true,
+        onProgress: progress.update,
+      });
+      progress.bar?.stop();
+      process.stdout.write(describe(summary, (Date.now() - started) / 1000));
+      if (summary.failed > 0)
+        throw new CommandError(`${summary.failed} message(s) could not be sent; they stay in the DLQ`);
+    } finally {
+      progress.bar?.stop();
     }
   } finally {
-    await handBack(sqs, dlqUrl, held);
+    sqs.destroy();
   }
-  return summary;
 }
 
 export function registerDlq(program: Command): void {
@@ -286,68 +146,49 @@ Examples:
   const common = (c: Command) =>
     c
       .option('--dlq-url <url>', 'the dead-letter queue (default: $DLQ_URL)')
-      .option('--reason <code>', 'only messages dead-lettered for this reason')
+      .option('--reason <code>', 'only messages dead-lettered for this reason ("none": moved by SQS itself)')
       .option('--older-than <duration>', 'only messages whose event is older (30s, 15m, 2h, 7d)')
       .option('--newer-than <duration>', 'only messages whose event is newer')
-      .option('--max <n>', 'read at most this many messages')
+      .option('--max <n>', 'at most this many messages')
       .option('--region <region>', 'AWS region (default: $AWS_REGION)')
       .option('--endpoint-url <url>', 'SQS endpoint (default: $AWS_ENDPOINT_URL_SQS)');
 
   common(dlq.command('list'))
-    .description('List DLQ messages without consuming them: reason, receives, age, token hash, error')
-    .option('--json', 'print JSON instead of a table')
+    .description('List DLQ messages without consuming them: reason, receives, age, token hash, group, error')
+    .option('--json', 'print JSON instead of a table (task tokens in bodies masked)')
+    .option('--show-tokens', 'print task tokens as they are (they are bearer credentials)')
     .addHelpText('after', '\nExample:\n  $ sfn-relay dlq list --reason body_not_json')
     .action((o: DlqOptions) => list(o, false));
 
   common(dlq.command('inspect'))
-    .description('Show DLQ messages in full: reason, detail, source message, body')
+    .description('Show DLQ messages in full: reason, detail, source message, attributes, body (tokens masked)')
     .option('--json', 'print JSON')
+    .option('--show-tokens', 'print task tokens as they are (they are bearer credentials)')
     .addHelpText('after', '\nExample:\n  $ sfn-relay dlq inspect --reason sfn_task_does_not_exist --max 5')
     .action((o: DlqOptions) => list(o, true));
 
   common(dlq.command('redrive'))
-    .description('Move DLQ messages back to the source queue, body and attributes kept')
+    .description('Move DLQ messages back to the source queue, body, attributes and group as the producer sent them')
     .option('--queue-url <url>', 'the source queue to move them to (default: $SOURCE_QUEUE_URL)')
     .option('--dry-run', 'count what would move, move nothing')
-    .addHelpText('after', '\nExample:\n  $ sfn-relay dlq redrive --reason retries_exhausted --max 500')
-    .action(async (o: RedriveOptions) => {
-      const dlqUrl = required(o.dlqUrl ?? process.env.DLQ_URL, 'dlq-url', 'DLQ_URL');
-      const sourceUrl = required(o.queueUrl ?? process.env.SOURCE_QUEUE_URL, 'queue-url', 'SOURCE_QUEUE_URL');
-      const max = o.max === undefined ? Number.POSITIVE_INFINITY : parsePositiveInt(o.max, '--max');
-      const filter = filterOf(o);
-      const sqs = sqsClient(o);
-      // A bar with rate and ETA on a terminal; nothing but the summary when piped or in CI.
-      const bar = process.stderr.isTTY
-        ? new SingleBar({
-            format: 'redrive [{bar}] {value}/{total} | {speed}/s | ETA {eta_formatted}',
-            stream: process.stderr,
-          })
-        : undefined;
-      const started = Date.now();
-      bar?.start(Number.isFinite(max) ? max : 0, 0, { speed: '0' });
-      try {
-        const summary = await redrive(sqs, dlqUrl, sourceUrl, {
-          max,
-          filter,
-          dryRun: o.dryRun === true,
-          onProgress: (done) => {
-            if (bar === undefined) return;
-            if (!Number.isFinite(max)) bar.setTotal(Math.max(done, 1));
-            bar.update(done, { speed: (done / Math.max((Date.now() - started) / 1000, 0.001)).toFixed(0) });
-          },
-        });
-        bar?.stop();
-        const verb = summary.dryRun ? 'would move' : 'moved';
-        process.stdout.write(
-          `${verb} ${summary.moved}, skipped ${summary.skipped} (filtered), failed ${summary.failed}, in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
-        );
-        if (summary.failed > 0)
-          throw new CommandError(`${summary.failed} message(s) could not be sent; they stay in the DLQ`);
-      } finally {
-        bar?.stop();
-        sqs.destroy();
-      }
-    });
+    .option(
+      '--force',
+      'also move messages whose reason can never succeed on a redrive (invalid bodies, refused tokens)',
+    )
+    .option('--native', "SQS's own StartMessageMoveTask: the whole queue, server-side, no filters")
+    .option('--rate <n>', 'with --native: messages per second')
+    .addHelpText(
+      'after',
+      `
+Works on the messages in the DLQ when it starts; a message it moved that the running relay
+dead-letters again is left in the DLQ and reported, never moved twice. Interrupted, held messages
+become visible again within 60 s. Exit codes: 0 done, 252 bad options, 254 SQS refused some.
+
+Examples:
+  $ sfn-relay dlq redrive --reason retries_exhausted --max 500
+  $ sfn-relay dlq redrive --native --rate 100`,
+    )
+    .action((o: RedriveOptions) => redriveCommand(o));
 
   dlq
     .command('purge')

@@ -1,48 +1,60 @@
-import { readFileSync } from 'node:fs';
 import { type Context, context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { Command } from 'commander';
-import { InvalidEventError } from '../errors.js';
+import { parse as parseYaml } from 'yaml';
+import { InvalidEventError, RelayError } from '../errors.js';
 import { DEFAULT_LIMITS, type FailureEvent, validateEvent } from '../event.js';
 import { publishTaskFailure } from '../publish.js';
 import { type AwsOptions, required, sqsClient, UsageError } from './common.js';
+import { stringParameter } from './paramfile.js';
 
 /** What `aws stepfunctions send-task-failure --generate-cli-skeleton` prints, byte for byte. */
 export const CLI_SKELETON = `${JSON.stringify({ taskToken: '', error: '', cause: '' }, null, 4)}\n`;
+
+/** What the AWS CLI v2 prints for `--generate-cli-skeleton yaml-input`, byte for byte. */
+export const CLI_SKELETON_YAML = `taskToken: ''  # [REQUIRED] The token that represents this task.
+error: '' # The error code of the failure.
+cause: '' # A more detailed explanation of the cause of the failure.
+`;
+
+const PARAMETERS = ['taskToken', 'error', 'cause'] as const;
 
 interface Options extends AwsOptions {
   taskToken?: string;
   error?: string;
   cause?: string;
   cliInputJson?: string;
+  cliInputYaml?: string;
   generateCliSkeleton?: string | true;
   queueUrl?: string;
+  messageGroupId?: string;
+  messageDeduplicationId?: string;
 }
 
-function readCliInputJson(value: string): Partial<FailureEvent> {
-  let text = value;
-  if (value.startsWith('file://')) {
-    try {
-      text = readFileSync(value.slice('file://'.length), 'utf8');
-    } catch (err) {
-      throw new UsageError(`--cli-input-json: cannot read ${value.slice(7)}: ${(err as NodeJS.ErrnoException).code}`);
-    }
-  }
+/** `--cli-input-json` / `--cli-input-yaml`, checked as the AWS CLI checks them. */
+function readCliInput(option: '--cli-input-json' | '--cli-input-yaml', value: string): Partial<FailureEvent> {
+  const text = stringParameter(option, option.slice(2), value);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = option === '--cli-input-json' ? JSON.parse(text) : parseYaml(text);
   } catch {
-    throw new UsageError('--cli-input-json is not valid JSON');
+    throw new UsageError(`${option} is not valid ${option === '--cli-input-json' ? 'JSON' : 'YAML'}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new UsageError('--cli-input-json must be a JSON object');
+    throw new UsageError(`${option} must be a ${option === '--cli-input-json' ? 'JSON' : 'YAML'} object`);
   }
-  const known = new Set(['taskToken', 'error', 'cause']);
-  const unknown = Object.keys(parsed).filter((k) => !known.has(k));
+  const unknown = Object.keys(parsed).filter((k) => !(PARAMETERS as readonly string[]).includes(k));
   if (unknown.length > 0) {
     throw new UsageError(
-      `--cli-input-json has unknown parameter ${JSON.stringify(unknown[0])}; valid: taskToken, error, cause`,
+      `Parameter validation failed: Unknown parameter in input: "${unknown[0]}", must be one of: ${PARAMETERS.join(', ')}`,
     );
+  }
+  for (const [k, v] of Object.entries(parsed)) {
+    if (v !== null && typeof v !== 'string') {
+      throw new UsageError(
+        `Parameter validation failed: Invalid type for parameter ${k}, value: ${JSON.stringify(v)}, valid types: string`,
+      );
+    }
   }
   return parsed as Partial<FailureEvent>;
 }
@@ -62,20 +74,35 @@ function callerContext(): Context {
 }
 
 function eventFrom(o: Options): FailureEvent {
-  const fromJson = o.cliInputJson === undefined ? {} : readCliInputJson(o.cliInputJson);
-  // Command-line values override --cli-input-json, as in the AWS CLI.
-  const merged = {
-    ...fromJson,
-    ...(o.taskToken === undefined ? {} : { taskToken: o.taskToken }),
-    ...(o.error === undefined ? {} : { error: o.error }),
-    ...(o.cause === undefined ? {} : { cause: o.cause }),
-  };
-  if (merged.taskToken === undefined) {
-    throw new UsageError('the following arguments are required: --task-token');
+  if (o.cliInputJson !== undefined && o.cliInputYaml !== undefined) {
+    throw new UsageError('--cli-input-json and --cli-input-yaml cannot be given together');
+  }
+  const input =
+    o.cliInputJson !== undefined
+      ? readCliInput('--cli-input-json', o.cliInputJson)
+      : o.cliInputYaml !== undefined
+        ? readCliInput('--cli-input-yaml', o.cliInputYaml)
+        : undefined;
+  // Command-line values override the input document, as in the AWS CLI.
+  const merged: Record<string, string | null | undefined> = { ...input };
+  if (o.taskToken !== undefined) merged.taskToken = stringParameter('--task-token', 'taskToken', o.taskToken);
+  if (o.error !== undefined) merged.error = stringParameter('--error', 'error', o.error);
+  if (o.cause !== undefined) merged.cause = stringParameter('--cause', 'cause', o.cause);
+  if (merged.taskToken === undefined || merged.taskToken === null) {
+    throw new UsageError(
+      input === undefined
+        ? 'the following arguments are required: --task-token'
+        : 'Parameter validation failed: Missing required parameter in input: "taskToken"',
+    );
   }
   const checked = validateEvent(merged as never, 'plain', DEFAULT_LIMITS);
   if (!checked.ok) throw new UsageError(`invalid event (${checked.reason}): ${checked.detail}`);
   return checked.event;
+}
+
+/** Arguments commander could not place: `Unknown options: --bogus, x`, as the AWS CLI words it. */
+function refuseUnknown(command: Command): void {
+  if (command.args.length > 0) throw new UsageError(`Unknown options: ${command.args.join(', ')}`);
 }
 
 export function registerSendTaskFailure(program: Command): void {
@@ -84,46 +111,84 @@ export function registerSendTaskFailure(program: Command): void {
     .description(
       'Publish a task failure to the relay queue (the options of `aws stepfunctions send-task-failure`, validated like the relay)',
     )
+    .allowUnknownOption()
+    .allowExcessArguments()
     .option('--task-token <token>', 'the task token of the task to fail')
     .option('--error <code>', 'the error code of the failure (≤ 256 characters)')
     .option('--cause <text>', 'a more detailed explanation of the cause (≤ 32,768 characters)')
-    .option('--cli-input-json <json>', 'the event as a JSON string or file://path; command-line values override it')
+    .option('--cli-input-json <json>', 'the event as JSON (a string or file://path); command-line values override it')
+    .option('--cli-input-yaml <yaml>', 'the event as YAML (a string or file://path); command-line values override it')
     .option(
-      '--generate-cli-skeleton [input|output]',
-      'print the input skeleton (no value or "input"), or validate and print nothing ("output")',
+      '--generate-cli-skeleton [input|yaml-input|output]',
+      'print the JSON input skeleton (no value or "input") or the YAML one ("yaml-input"), or validate and print nothing ("output")',
     )
     .option('--queue-url <url>', 'the relay source queue (default: $SOURCE_QUEUE_URL)')
+    .option('--message-group-id <id>', 'FIFO queues (required) and fair queues: the message group')
+    .option(
+      '--message-deduplication-id <id>',
+      'FIFO queues: the deduplication id (default: the SHA-256 of the published body, so a repeat within 5 minutes is dropped by SQS)',
+    )
     .option('--region <region>', 'AWS region (default: $AWS_REGION)')
     .option('--endpoint-url <url>', 'SQS endpoint (default: $AWS_ENDPOINT_URL_SQS)')
     .addHelpText(
       'after',
       `
+Every parameter value may be file://PATH (the file's text, as the AWS CLI reads it: a trailing
+newline is kept). fileb:// is refused for these string parameters, as by the AWS CLI v2.
+
 Examples:
   $ sfn-relay send-task-failure --task-token "$TOKEN" --error PaymentDeclined --cause "card declined"
+  $ sfn-relay send-task-failure --task-token file://token.txt --cause file://stacktrace.txt
   $ sfn-relay send-task-failure --cli-input-json file://failure.json --error Overridden
-  $ sfn-relay send-task-failure --generate-cli-skeleton > failure.json
+  $ sfn-relay send-task-failure --cli-input-yaml file://failure.yaml
+  $ sfn-relay send-task-failure --generate-cli-skeleton yaml-input > failure.yaml
+  $ sfn-relay send-task-failure --queue-url "$FIFO_URL" --message-group-id orders --task-token "$TOKEN"
+
+Stricter than Step Functions on purpose: a token with whitespace, control or format characters is
+refused here (exit 252) instead of published, because Step Functions would refuse it later
+(InvalidToken) and the relay would dead-letter it. The usual cause is a token file that ends in a
+newline: write it with printf '%s' "$TOKEN" > token.txt.
 
 Prints the SQS message id. TRACEPARENT / TRACESTATE in the environment become the event's trace
-context. Exit codes: 0 published, 1 SQS refused, 2 bad options or invalid event.`,
+context. Exit codes (the AWS CLI v2's): 0 published, 252 bad options or an invalid event,
+253 no region or credentials, 254 SQS refused, 255 other errors (network).`,
     )
-    .action(async (o: Options) => {
+    .action(async (o: Options, command: Command) => {
+      refuseUnknown(command);
       const mode = o.generateCliSkeleton === true ? 'input' : o.generateCliSkeleton;
-      if (mode !== undefined && mode !== 'input' && mode !== 'output') {
-        throw new UsageError(`--generate-cli-skeleton takes "input" or "output", got "${mode}"`);
+      if (mode !== undefined && mode !== 'input' && mode !== 'yaml-input' && mode !== 'output') {
+        throw new UsageError(`--generate-cli-skeleton takes "input", "yaml-input" or "output", got "${mode}"`);
       }
-      if (mode === 'input') {
-        process.stdout.write(CLI_SKELETON);
+      if (mode === 'input' || mode === 'yaml-input') {
+        process.stdout.write(mode === 'input' ? CLI_SKELETON : CLI_SKELETON_YAML);
         return;
       }
       const event = eventFrom(o);
       if (mode === 'output') return;
       const queueUrl = required(o.queueUrl ?? process.env.SOURCE_QUEUE_URL, 'queue-url', 'SOURCE_QUEUE_URL');
+      const groupId =
+        o.messageGroupId === undefined
+          ? undefined
+          : stringParameter('--message-group-id', 'MessageGroupId', o.messageGroupId);
+      const dedupId =
+        o.messageDeduplicationId === undefined
+          ? undefined
+          : stringParameter('--message-deduplication-id', 'MessageDeduplicationId', o.messageDeduplicationId);
       const sqs = sqsClient(o);
       try {
-        const id = await publishTaskFailure(event, { sqs, queueUrl, traceContext: callerContext() });
+        const id = await publishTaskFailure(event, {
+          sqs,
+          queueUrl,
+          traceContext: callerContext(),
+          ...(groupId === undefined ? {} : { messageGroupId: groupId }),
+          ...(dedupId === undefined ? {} : { messageDeduplicationId: dedupId }),
+        });
         process.stdout.write(`${id}\n`);
       } catch (err) {
         if (err instanceof InvalidEventError) throw new UsageError(err.message);
+        if (err instanceof RelayError && err.code === 'FIFO_GROUP_REQUIRED') {
+          throw new UsageError(`--message-group-id is required for the FIFO queue ${queueUrl}`);
+        }
         throw err;
       } finally {
         sqs.destroy();

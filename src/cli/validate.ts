@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseEvent } from '../event.js';
-import { CommandError, UsageError } from './common.js';
+import { ResultError, UsageError } from './common.js';
 
 /**
  * Splits input into bodies: the whole input when it is one JSON document (pretty-printed events
@@ -45,7 +45,7 @@ Examples:
   $ sfn-relay validate events.jsonl
   $ echo '{"taskToken":"abc","error":"E"}' | sfn-relay validate -
 
-Exit codes: 0 all valid, 1 some invalid, 2 unreadable input.`,
+Exit codes: 0 all valid, 1 some invalid, 252 unreadable or empty input.`,
     )
     .action((file: string) => {
       let text: string;
@@ -67,6 +67,6 @@ Exit codes: 0 all valid, 1 some invalid, 2 unreadable input.`,
         }
       }
       if (bodies.length === 0) throw new UsageError('no event bodies in the input');
-      if (invalid > 0) throw new CommandError(`${invalid} of ${bodies.length} event(s) invalid`);
+      if (invalid > 0) throw new ResultError(`${invalid} of ${bodies.length} event(s) invalid`);
     });
 }

@@ -1,28 +1,39 @@
 /** `npm run bench -- --quick` as a smoke test, so the harness cannot rot. Figures are not judged here. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const RESULTS = join(ROOT, 'bench/results');
+
+function bench(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    let stderr = '';
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+    });
+    child.on('exit', (code) => resolve({ code, stderr }));
+  });
+}
+
+const digest = (path: string) =>
+  existsSync(path) ? createHash('sha256').update(readFileSync(path)).digest('hex') : '';
 
 describe('bench --quick', () => {
-  it('runs every variant and writes the results', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'sfn-relay-bench-'));
-    let stderr = '';
-    const code = await new Promise<number | null>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--out', out], {
-        cwd: ROOT,
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d;
-      });
-      child.on('exit', resolve);
-    });
+  it('runs every variant and writes its results beside, never over, the committed full run', async () => {
+    const committed = [digest(join(RESULTS, 'latest.json')), digest(join(RESULTS, 'latest.svg'))];
+    const { code, stderr } = await bench(['--quick']);
     expect(code, stderr).toBe(0);
+    expect([digest(join(RESULTS, 'latest.json')), digest(join(RESULTS, 'latest.svg'))]).toEqual(committed);
+    const out = join(RESULTS, 'quick');
     const result = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as {
       summary: {
         variant: string;
@@ -42,4 +53,16 @@ describe('bench --quick', () => {
     expect(result.latency.samples).toBeGreaterThan(0);
     expect(readFileSync(join(out, 'latest.svg'), 'utf8')).toContain('<svg');
   }, 180_000);
+
+  it('fails within seconds, naming it, when the relay under test dies', async () => {
+    const started = Date.now();
+    const { code, stderr } = await bench(['--quick', '--only', 'relay (memory, 0%'], {
+      BENCH_RELAY_NODE_FLAGS: '--no-such-node-flag',
+    });
+    expect(code).toBe(1);
+    expect(stderr).toMatch(
+      /bench failed: the relay \(relay \(memory, 0% dup\)\) exited \(code 9\) before the run ended/,
+    );
+    expect(Date.now() - started).toBeLessThan(20_000);
+  }, 60_000);
 });

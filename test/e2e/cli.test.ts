@@ -1,12 +1,16 @@
 /** The real `sfn-relay` command, run as a child process against the SQS emulator. */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { DEAD_LETTER_ATTRIBUTE, deadLetterEntry } from '../../src/deadLetter.js';
+import { DEAD_LETTER_ATTRIBUTE, deadLetterEntry, readDeadLetterInfo } from '../../src/deadLetter.js';
+import type { DeadLetterReason } from '../../src/outcome.js';
 import { startService } from '../../src/service.js';
 import {
   createActivityMachine,
@@ -15,6 +19,7 @@ import {
   startExecutionsWithTokens,
 } from '../support/emulators.js';
 import { drainQueue, publish } from '../support/queue.js';
+import { requireAwsCliV2 } from '../support/tools.js';
 import { useEmulators } from '../support/useEmulators.js';
 import { waitFor } from '../support/wait.js';
 
@@ -28,7 +33,7 @@ interface Result {
   stderr: string;
 }
 
-function cli(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<Result> {
+function cli(args: string[], env: Record<string, string> = {}, stdin?: string, timeoutMs = 60_000): Promise<Result> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       env: {
@@ -50,16 +55,64 @@ function cli(args: string[], env: Record<string, string> = {}, stdin?: string): 
       stderr += d;
     });
     child.stdin.end(stdin ?? '');
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    // A command that does not end is killed: its code is then null.
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
+/** What the AWS CLI v2 sends to Step Functions for these arguments: the request body, parsed. */
+async function awsCliBody(args: string[]): Promise<unknown> {
+  const bodies: string[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => {
+      body += d;
+    });
+    req.on('end', () => {
+      bodies.push(body);
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  try {
+    const child = spawn(
+      requireAwsCliV2(),
+      ['stepfunctions', 'send-task-failure', ...args, '--endpoint-url', `http://127.0.0.1:${port}`],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          AWS_ACCESS_KEY_ID: 'x',
+          AWS_SECRET_ACCESS_KEY: 'y',
+          AWS_REGION: 'us-east-1',
+        },
+        stdio: 'ignore',
+      },
+    );
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    if (code !== 0) throw new Error(`aws exited ${code}`);
+  } finally {
+    server.close();
+  }
+  return JSON.parse(bodies[0] ?? 'null');
+}
+
 describe('sfn-relay send-task-failure', () => {
-  it('prints exactly the AWS CLI skeleton', async () => {
-    // `aws stepfunctions send-task-failure --generate-cli-skeleton` prints this, 4-space indented.
-    const aws = '{\n    "taskToken": "",\n    "error": "",\n    "cause": ""\n}\n';
-    expect(await cli(['send-task-failure', '--generate-cli-skeleton'])).toEqual({ code: 0, stdout: aws, stderr: '' });
-    expect((await cli(['send-task-failure', '--generate-cli-skeleton', 'input'])).stdout).toBe(aws);
+  it('prints exactly the AWS CLI v2 skeletons', async () => {
+    const aws = requireAwsCliV2();
+    const json = execFileSync(aws, ['stepfunctions', 'send-task-failure', '--generate-cli-skeleton'], {
+      encoding: 'utf8',
+    });
+    const yaml = execFileSync(aws, ['stepfunctions', 'send-task-failure', '--generate-cli-skeleton', 'yaml-input'], {
+      encoding: 'utf8',
+    });
+    expect(await cli(['send-task-failure', '--generate-cli-skeleton'])).toEqual({ code: 0, stdout: json, stderr: '' });
+    expect((await cli(['send-task-failure', '--generate-cli-skeleton', 'input'])).stdout).toBe(json);
+    expect((await cli(['send-task-failure', '--generate-cli-skeleton', 'yaml-input'])).stdout).toBe(yaml);
     // `output`: validate the inputs, print nothing.
     expect(await cli(['send-task-failure', '--generate-cli-skeleton', 'output', '--task-token', 't'])).toEqual({
       code: 0,
@@ -68,28 +121,118 @@ describe('sfn-relay send-task-failure', () => {
     });
   });
 
-  it('exits 2 with one clear line for bad options', async () => {
-    const cases: [string[], RegExp][] = [
-      [['send-task-failure', '--bogus'], /unknown option '--bogus'/],
-      [['send-task-failure', '--error', 'E'], /required: --task-token/],
-      [['send-task-failure', '--task-token', 'has space', '--queue-url', 'http://q/1/x'], /token_invalid_character/],
+  it('answers bad invocations with one line and the AWS CLI v2 exit codes and wording', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sfn-relay-'));
+    writeFileSync(join(dir, 'token-nl.txt'), 'abc\n');
+    writeFileSync(join(dir, 'bad.txt'), Buffer.from([0x78, 0xff]));
+    const cases: [string[], number, RegExp][] = [
+      [['send-task-failure', '--task-token', 't', '--bogus', 'x'], 252, /^sfn-relay: Unknown options: --bogus, x\n$/],
+      [['send-task-failure', '--error', 'E'], 252, /the following arguments are required: --task-token/],
       [
-        ['send-task-failure', '--task-token', 't', '--error', 'e'.repeat(300), '--generate-cli-skeleton', 'bad'],
-        /"input" or "output"/,
+        ['send-task-failure', '--cli-input-json', '{"error":"E"}'],
+        252,
+        /Parameter validation failed: Missing required parameter in input: "taskToken"/,
       ],
-      [['send-task-failure', '--task-token', 't'], /queue-url is required \(--queue-url or SOURCE_QUEUE_URL\)/],
-      [['send-task-failure', '--cli-input-json', '{"taskToken":"t","extra":1}'], /unknown parameter "extra"/],
-      [['send-task-failure', '--cli-input-json', 'file:///nonexistent.json'], /cannot read/],
-      [['dlq', 'list', '--dlq-url', 'http://q/1/x', '--older-than', 'yesterday'], /--older-than takes a duration/],
-      [['dlq', 'purge', '--dlq-url', 'http://q/1/x'], /add --yes/],
-      [['dlqq'], /unknown command 'dlqq'/],
+      [
+        ['send-task-failure', '--cli-input-json', '{"taskToken":"t","extra":1}'],
+        252,
+        /Unknown parameter in input: "extra", must be one of: taskToken, error, cause/,
+      ],
+      [
+        ['send-task-failure', '--task-token', 'has space', '--queue-url', 'http://q/1/x'],
+        252,
+        /token_invalid_character/,
+      ],
+      // file:// keeps the trailing newline, as the AWS CLI does; the relay's validator refuses it.
+      [['send-task-failure', '--task-token', `file://${join(dir, 'token-nl.txt')}`], 252, /U\+000A at index 3/],
+      [
+        ['send-task-failure', '--task-token', 'file:///nonexistent'],
+        252,
+        /Unable to load paramfile file:\/\/\/nonexistent/,
+      ],
+      [
+        ['send-task-failure', '--task-token', 't', '--cause', `file://${join(dir, 'bad.txt')}`],
+        252,
+        /could not be decoded/,
+      ],
+      [
+        ['send-task-failure', '--task-token', 't', '--cause', `fileb://${join(dir, 'bad.txt')}`],
+        252,
+        /Invalid type for parameter cause/,
+      ],
+      [
+        ['send-task-failure', '--task-token', 't', '--generate-cli-skeleton', 'bad'],
+        252,
+        /"input", "yaml-input" or "output"/,
+      ],
+      [['send-task-failure', '--task-token', 't'], 252, /queue-url is required \(--queue-url or SOURCE_QUEUE_URL\)/],
+      [['send-task-failure', '--cli-input-json', 'file:///nonexistent.json'], 252, /Unable to load paramfile/],
+      [
+        ['send-task-failure', '--task-token', 't', '--queue-url', 'http://q/1/x.fifo'],
+        252,
+        /--message-group-id is required for the FIFO queue/,
+      ],
+      [['send-task-failure', '--task-token', 't', '--queue-url', 'http://q/1/x'], 253, /You must specify a region/],
+      [['dlq', 'list', '--dlq-url', 'http://q/1/x', '--older-than', 'yesterday'], 252, /--older-than takes a duration/],
+      [
+        ['dlq', 'list', '--dlq-url', 'http://q/1/x', '--reason', 'retries_exhaused'],
+        252,
+        /is not a reason the relay gives/,
+      ],
+      [
+        ['dlq', 'redrive', '--dlq-url', 'http://q/1/x', '--queue-url', 'http://q/1/y', '--reason', 'sfn_invalid_token'],
+        252,
+        /cannot succeed: Step Functions refused the token.*add --force/,
+      ],
+      [
+        ['dlq', 'redrive', '--dlq-url', 'http://q/1/x', '--queue-url', 'http://q/1/y', '--native', '--max', '3'],
+        252,
+        /--native moves the whole queue/,
+      ],
+      [['dlq', 'purge', '--dlq-url', 'http://q/1/x'], 252, /add --yes/],
+      [['dlq', 'list', '--dlq-url', `${emu.sqs.endpoint}/000000000000/no-such-queue`], 254, /queue|exist/i],
+      [['dlqq'], 252, /unknown command 'dlqq'/],
     ];
-    for (const [args, message] of cases) {
-      const r = await cli(args);
-      expect(r.code, args.join(' ')).toBe(2);
+    for (const [args, code, message] of cases) {
+      // The region case runs without one.
+      const r = await cli(args, code === 253 ? { AWS_REGION: '' } : {});
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(code);
       expect(r.stderr, args.join(' ')).toMatch(message);
       expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
     }
+  });
+
+  it('reads file:// values and --cli-input-yaml as the AWS CLI does: the same body', async () => {
+    const source = await emu.sqs.createQueue('cli-files');
+    const dir = mkdtempSync(join(tmpdir(), 'sfn-relay-'));
+    const token = 'AAAAKgAAAAIAAAAAAAAAAfiletoken0123456789';
+    writeFileSync(join(dir, 'token.txt'), token); // printf '%s': no newline
+    writeFileSync(join(dir, 'cause.txt'), 'line one\nline two — ünïcode\n');
+    writeFileSync(join(dir, 'in.yaml'), `taskToken: ${token}\nerror: FromYaml\ncause: "yaml cause"\n`);
+    const published = async (args: string[]) => {
+      const r = await cli(['send-task-failure', ...args], { SOURCE_QUEUE_URL: source });
+      expect(r.code, r.stderr).toBe(0);
+      const [m] = await drainQueue(emu.sqs.client, source);
+      return JSON.parse(m?.Body ?? 'null') as unknown;
+    };
+    const viaFiles = [
+      '--task-token',
+      `file://${join(dir, 'token.txt')}`,
+      '--error',
+      'E1',
+      '--cause',
+      `file://${join(dir, 'cause.txt')}`,
+    ];
+    expect(await published(viaFiles)).toEqual(await awsCliBody(viaFiles));
+    const viaYaml = ['--cli-input-yaml', `file://${join(dir, 'in.yaml')}`, '--error', 'Overridden'];
+    expect(await published(viaYaml)).toEqual(await awsCliBody(viaYaml));
+    const inlineJson = [
+      '--cli-input-json',
+      JSON.stringify({ taskToken: token, cause: 'c' }),
+      '--cause',
+      `file://${join(dir, 'cause.txt')}`,
+    ];
+    expect(await published(inlineJson)).toEqual(await awsCliBody(inlineJson));
   });
 
   it('publishes an event that the relay consumes and that fails its execution', async () => {
@@ -188,9 +331,17 @@ describe('sfn-relay dlq', () => {
 
     const listed = await cli(['dlq', 'list', '--json', '--reason', 'sfn_invalid_token'], env);
     expect(listed.code, listed.stderr).toBe(0);
-    const rows = JSON.parse(listed.stdout) as { reason: string; tokenHash: string; error: string }[];
+    const rows = JSON.parse(listed.stdout) as { reason: string; tokenHash: string; error: string; body: string }[];
     expect(rows).toHaveLength(50);
     expect(rows[0]).toMatchObject({ reason: 'sfn_invalid_token', tokenHash: 'abcdef123456' });
+    // Tokens are bearer credentials: masked unless asked for.
+    expect(listed.stdout).not.toMatch(/token-\d+/);
+    expect(rows[0]?.body).toMatch(/^\{"taskToken":"<token [0-9a-f]{12}>","error":"E\d+"\}$/);
+    const shownTokens = await cli(['dlq', 'list', '--json', '--reason', 'sfn_invalid_token', '--show-tokens'], env);
+    expect(shownTokens.stdout).toMatch(/"taskToken\\":\\"token-4[5-9]\d\\"/);
+    const inspected = await cli(['dlq', 'inspect', '--reason', 'sfn_invalid_token', '--max', '500'], env);
+    expect(inspected.stdout).not.toMatch(/token-\d+/);
+    expect(inspected.stdout).toMatch(/attributes:\n\s+producer \(String\): p\d+/);
     const table = await cli(['dlq', 'list', '--max', '20'], env);
     expect(table.stdout).toMatch(/^REASON\s+RECV\s+AGE\s+TOKEN\s+ERROR$/m);
     expect(table.stdout).toMatch(/retries_exhausted\s+5\s+\d+s\s+abcdef12\s+E\d+/);
@@ -202,9 +353,14 @@ describe('sfn-relay dlq', () => {
     expect(dry.stdout).toMatch(/^would move 450, skipped 50/m);
     expect(queueCounts(emu.sqs.server, 'redrive-source').total).toBe(0);
 
+    // Without --force, what can never succeed stays, with the reason why.
     const moved = await cli(['dlq', 'redrive'], env);
     expect(moved.code, moved.stderr).toBe(0);
-    expect(moved.stdout).toMatch(/^moved 500, skipped 0 \(filtered\), failed 0/m);
+    expect(moved.stdout).toMatch(
+      /^moved 450, skipped 0 \(filtered\), left 50 that cannot succeed \(sfn_invalid_token 50: Step Functions refused the token; the same token will be refused again; add --force to move them anyway\), failed 0/m,
+    );
+    const forced = await cli(['dlq', 'redrive', '--reason', 'sfn_invalid_token', '--force'], env);
+    expect(forced.stdout).toMatch(/^moved 50, skipped 0 \(filtered\), failed 0/m);
     expect(queueCounts(emu.sqs.server, 'redrive-dlq').total).toBe(0);
 
     const back = await drainQueue(emu.sqs.client, source);
@@ -239,5 +395,95 @@ describe('sfn-relay validate', () => {
     );
     const one = await cli(['validate'], {}, '{\n  "taskToken": "abc"\n}\n');
     expect(one).toMatchObject({ code: 0, stdout: 'line 1: valid (plain)\n' });
+  });
+
+  it('redrives a snapshot while the relay runs: it ends, moves each message once, and leaves what comes back', async () => {
+    const source = await emu.sqs.createQueue('running-source');
+    const dlq = await emu.sqs.createQueue('running-dlq');
+    const machine = await createActivityMachine(emu.sfn.client, 'running');
+    const tasks = await startExecutionsWithTokens(emu.sfn.client, machine, 2);
+    const now = new Date().toISOString();
+    const dead = (i: number, body: object | string, reason: DeadLetterReason) =>
+      deadLetterEntry(
+        String(i),
+        { MessageId: `m${i}`, Body: typeof body === 'string' ? body : JSON.stringify(body) },
+        {
+          reason,
+          detail: 'test',
+          sourceMessageId: `m${i}`,
+          receiveCount: 5,
+          firstReceivedAt: now,
+          deadLetteredAt: now,
+        },
+      ).entry;
+    const entries = [
+      dead(0, { taskToken: 'unknown-token-a', error: 'A' }, 'sfn_invalid_token'),
+      // Stepfunctions-local answers TaskDoesNotExist: the relay dead-letters it again at once.
+      dead(1, { taskToken: '00000000-0000-4000-8000-000000000001', error: 'B' }, 'retries_exhausted'),
+      ...tasks.map((t, i) => dead(2 + i, { taskToken: t.token, error: `R${i}` }, 'retries_exhausted')),
+      ...Array.from({ length: 21 }, (_, i) => dead(10 + i, `not json ${i}`, 'body_not_json')),
+    ];
+    await publish(
+      emu.sqs.client,
+      dlq,
+      entries.map((e) => ({ body: e.MessageBody ?? '', attributes: e.MessageAttributes ?? {} })),
+    );
+    const service = await startService(
+      loadConfig({
+        SOURCE_QUEUE_URL: source,
+        DLQ_URL: dlq,
+        AWS_REGION: 'us-east-1',
+        AWS_ENDPOINT_URL_SQS: emu.sqs.endpoint,
+        AWS_ENDPOINT_URL_SFN: emu.sfn.endpoint,
+        HTTP_PORT: '0',
+        WAIT_TIME_SECONDS: '1',
+        LOG_LEVEL: 'silent',
+      }),
+    );
+    try {
+      const started = Date.now();
+      const r = await cli(['dlq', 'redrive'], { DLQ_URL: dlq, SOURCE_QUEUE_URL: source }, undefined, 30_000);
+      process.stdout.write(`\nredrive with the relay running: ${r.stdout.trim()} (${Date.now() - started} ms)\n`);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(
+        /^moved 3, skipped 0 \(filtered\), left 22 that cannot succeed \(sfn_invalid_token 1: .*; body_not_json 21: /m,
+      );
+      const returned = /(\d+) came back while running/.exec(r.stdout)?.[1];
+      if (returned !== undefined) expect(returned).toBe('1');
+      // The two real tasks failed once; B is back in the DLQ once, with the relay's new reason.
+      await waitFor('both executions to fail', async () => {
+        const results = await Promise.all(tasks.map((t) => executionFailure(emu.sfn.client, t.executionArn)));
+        return results.every((x) => x.status === 'FAILED' && x.activityFailedEvents === 1);
+      });
+      await waitFor('the source queue to empty', () => queueCounts(emu.sqs.server, 'running-source').total === 0);
+      const left = await drainQueue(emu.sqs.client, dlq);
+      expect(left).toHaveLength(23);
+      const reasons = left.map((m) => readDeadLetterInfo(m)?.reason).sort();
+      expect(reasons.filter((x) => x === 'sfn_task_does_not_exist')).toHaveLength(1);
+      expect(reasons.filter((x) => x === 'retries_exhausted')).toHaveLength(0);
+
+      // --force: everything goes, the relay sends all of it straight back, and the redrive still
+      // ends after its snapshot, each message moved once (this looped forever before).
+      await emu.sqs.client.send(new PurgeQueueCommand({ QueueUrl: dlq }));
+      await publish(
+        emu.sqs.client,
+        dlq,
+        left.map((m) => ({ body: m.Body ?? '', attributes: m.MessageAttributes ?? {} })),
+      );
+      const forced = await cli(
+        ['dlq', 'redrive', '--force'],
+        { DLQ_URL: dlq, SOURCE_QUEUE_URL: source },
+        undefined,
+        30_000,
+      );
+      process.stdout.write(`redrive --force with the relay running: ${forced.stdout.trim()}\n`);
+      expect(forced.code, forced.stderr).toBe(0);
+      expect(forced.stdout).toMatch(/^moved 23, skipped 0 \(filtered\)/m);
+      await waitFor('the source queue to empty', () => queueCounts(emu.sqs.server, 'running-source').total === 0);
+      await waitFor('all 23 back in the DLQ', () => queueCounts(emu.sqs.server, 'running-dlq').total === 23);
+      expect((await drainQueue(emu.sqs.client, dlq)).length).toBe(23);
+    } finally {
+      await service.stop();
+    }
   });
 });

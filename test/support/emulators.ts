@@ -33,8 +33,8 @@ export interface SqsEmulator {
   stop(): Promise<void>;
 }
 
-export async function startSqs(): Promise<SqsEmulator> {
-  const server = await startFauxqs({ port: 0, logger: false, host: '127.0.0.1' });
+export async function startSqs(port = 0): Promise<SqsEmulator> {
+  const server = await startFauxqs({ port, logger: false, host: '127.0.0.1' });
   const endpoint = `http://127.0.0.1:${server.port}`;
   const client = createSqsClient(REGION, endpoint);
   return {
@@ -59,10 +59,10 @@ export interface SfnEmulator {
   stop(): Promise<void>;
 }
 
-export async function startSfn(): Promise<SfnEmulator> {
+export async function startSfn(fixedPort?: number): Promise<SfnEmulator> {
   const require = createRequire(import.meta.url);
   const bin = require.resolve('stepfunctions-local/bin/stepfunctions-local-start.js');
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   const child: ChildProcess = spawn(process.execPath, [bin, '--port', String(port), '--region', REGION], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1' },

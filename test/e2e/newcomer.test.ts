@@ -1,0 +1,84 @@
+/**
+ * What a newcomer does with the README in hand: `npm run emulators` in one terminal, the relay in a
+ * second, `sfn-relay send-task-failure` in a third; and the CLI started with an older system Node.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type RelayProcess, startRelayProcess } from '../support/relayProcess.js';
+import { freePort, waitFor } from '../support/wait.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const children: ChildProcess[] = [];
+const relays: RelayProcess[] = [];
+
+afterAll(async () => {
+  for (const r of relays) if (r.child.exitCode === null) r.child.kill('SIGKILL');
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  await Promise.all(relays.map((r) => r.exited));
+});
+
+describe('the emulator recipe', () => {
+  it('emulators in one terminal, the relay in another, the CLI in a third: the execution fails', async () => {
+    const [sqsPort, sfnPort] = [await freePort(), await freePort()];
+    const emulators = spawn(process.execPath, ['--import', 'tsx', 'scripts/emulators.ts', '--executions', '2'], {
+      cwd: ROOT,
+      env: { ...process.env, EMULATOR_SQS_PORT: String(sqsPort), EMULATOR_SFN_PORT: String(sfnPort) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(emulators);
+    let out = '';
+    emulators.stdout?.on('data', (d: Buffer) => {
+      out += d;
+    });
+    await waitFor('the emulators to print the environment', () => out.includes('Watching the executions'), {
+      timeoutMs: 60_000,
+    });
+    // The environment exactly as printed, as a user would paste it.
+    const env: Record<string, string> = {};
+    for (const line of out.split('\n').filter((l) => l.startsWith('export '))) {
+      for (const pair of line.slice('export '.length).split(' ')) {
+        const [k, ...v] = pair.split('=');
+        if (k !== undefined) env[k] = v.join('=');
+      }
+    }
+    expect(Object.keys(env)).toEqual(
+      expect.arrayContaining(['SOURCE_QUEUE_URL', 'DLQ_URL', 'AWS_ENDPOINT_URL_SQS', 'AWS_ENDPOINT_URL_SFN']),
+    );
+    const token = /^token (\S+)/m.exec(out)?.[1] ?? '';
+
+    relays.push(await startRelayProcess({ ...env, WAIT_TIME_SECONDS: '1' }));
+    const sent = spawnSync(
+      process.execPath,
+      [CLI, 'send-task-failure', '--task-token', token, '--error', 'Demo', '--cause', 'from the CLI'],
+      {
+        env: { PATH: process.env.PATH ?? '', ...env },
+        encoding: 'utf8',
+      },
+    );
+    expect(sent.status, sent.stderr).toBe(0);
+    await waitFor(
+      'the emulators to report the failed execution',
+      () => /FAILED error=Demo cause=from the CLI/.test(out),
+      {
+        timeoutMs: 30_000,
+      },
+    );
+  });
+});
+
+describe('the CLI on an older Node', () => {
+  it('runs on the project’s Node 24 when started with the system Node, without a warning', () => {
+    const system = spawnSync('/usr/bin/node', ['--version'], { encoding: 'utf8' });
+    // Only meaningful where the system Node is older (this project's machines have Node 20).
+    if (system.status !== 0 || Number(system.stdout.slice(1).split('.')[0]) >= 24) return;
+    const r = spawnSync('/usr/bin/node', [CLI, 'send-task-failure', '--generate-cli-skeleton'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('"taskToken": ""');
+    expect(r.stderr).toBe('');
+    const help = spawnSync('/usr/bin/node', [CLI, '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: sfn-relay/);
+  });
+});
