@@ -8,16 +8,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
 import { DEAD_LETTER_ATTRIBUTE, deadLetterEntry, readDeadLetterInfo } from '../../src/deadLetter.js';
 import type { DeadLetterReason } from '../../src/outcome.js';
-import { startService } from '../../src/service.js';
 import {
   createActivityMachine,
   executionFailure,
   queueCounts,
   startExecutionsWithTokens,
+  waitForFailedOnce,
 } from '../support/emulators.js';
+import { startInProcess } from '../support/inProcess.js';
 import { drainQueue, publish } from '../support/queue.js';
 import { requireAwsCliV2 } from '../support/tools.js';
 import { useEmulators } from '../support/useEmulators.js';
@@ -265,18 +265,7 @@ describe('sfn-relay send-task-failure', () => {
     );
     expect(fromFile.code, fromFile.stderr).toBe(0);
 
-    const service = await startService(
-      loadConfig({
-        SOURCE_QUEUE_URL: source,
-        DLQ_URL: dlq,
-        AWS_REGION: 'us-east-1',
-        AWS_ENDPOINT_URL_SQS: emu.sqs.endpoint,
-        AWS_ENDPOINT_URL_SFN: emu.sfn.endpoint,
-        HTTP_PORT: '0',
-        WAIT_TIME_SECONDS: '1',
-        LOG_LEVEL: 'silent',
-      }),
-    );
+    const service = await startInProcess(emu, { source, dlq });
     try {
       const first = await waitFor('the execution to fail', async () => {
         const r = await executionFailure(emu.sfn.client, task?.executionArn ?? '');
@@ -428,18 +417,7 @@ describe('sfn-relay validate', () => {
       dlq,
       entries.map((e) => ({ body: e.MessageBody ?? '', attributes: e.MessageAttributes ?? {} })),
     );
-    const service = await startService(
-      loadConfig({
-        SOURCE_QUEUE_URL: source,
-        DLQ_URL: dlq,
-        AWS_REGION: 'us-east-1',
-        AWS_ENDPOINT_URL_SQS: emu.sqs.endpoint,
-        AWS_ENDPOINT_URL_SFN: emu.sfn.endpoint,
-        HTTP_PORT: '0',
-        WAIT_TIME_SECONDS: '1',
-        LOG_LEVEL: 'silent',
-      }),
-    );
+    const service = await startInProcess(emu, { source, dlq });
     try {
       const started = Date.now();
       const r = await cli(['dlq', 'redrive'], { DLQ_URL: dlq, SOURCE_QUEUE_URL: source }, undefined, 30_000);
@@ -451,10 +429,7 @@ describe('sfn-relay validate', () => {
       const returned = /(\d+) came back while running/.exec(r.stdout)?.[1];
       if (returned !== undefined) expect(returned).toBe('1');
       // The two real tasks failed once; B is back in the DLQ once, with the relay's new reason.
-      await waitFor('both executions to fail', async () => {
-        const results = await Promise.all(tasks.map((t) => executionFailure(emu.sfn.client, t.executionArn)));
-        return results.every((x) => x.status === 'FAILED' && x.activityFailedEvents === 1);
-      });
+      await waitForFailedOnce(emu.sfn.client, tasks);
       await waitFor('the source queue to empty', () => queueCounts(emu.sqs.server, 'running-source').total === 0);
       const left = await drainQueue(emu.sqs.client, dlq);
       expect(left).toHaveLength(23);

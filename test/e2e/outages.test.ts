@@ -13,9 +13,9 @@ import { readDeadLetterInfo } from '../../src/deadLetter.js';
 import { shutdownBudgetSeconds } from '../../src/shutdown.js';
 import {
   createActivityMachine,
-  executionFailure,
   queueCounts,
   startExecutionsWithTokens,
+  waitForFailedOnce,
 } from '../support/emulators.js';
 import { drainQueue, publish } from '../support/queue.js';
 import { type RelayProcess, startRelayProcess, sumMetric } from '../support/relayProcess.js';
@@ -177,14 +177,7 @@ describe('shutdown', () => {
     await waitFor('the source queue to empty', () => queueCounts(emu.sqs.server, name).total === 0, {
       timeoutMs: 60_000,
     });
-    await waitFor(
-      'every execution FAILED',
-      async () => {
-        const r = await Promise.all(tasks.map((t) => executionFailure(emu.sfn.client, t.executionArn)));
-        return r.every((x) => x.status === 'FAILED');
-      },
-      { timeoutMs: 30_000, intervalMs: 250 },
-    );
+    await waitForFailedOnce(emu.sfn.client, tasks);
     next.child.kill('SIGTERM');
     expect(await next.exited).toBe(0);
   });

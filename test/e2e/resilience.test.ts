@@ -13,6 +13,7 @@ import {
   executionFailure,
   queueCounts,
   startExecutionsWithTokens,
+  waitForFailedOnce,
 } from '../support/emulators.js';
 import { drainQueue, publish } from '../support/queue.js';
 import { type RedisServer, startRedisServer } from '../support/redisServer.js';
@@ -458,14 +459,7 @@ describe('protection of Step Functions and of the messages', () => {
       expect(throttledByToken.get(token) ?? 0).toBeGreaterThanOrEqual(2 * MAX_RECEIVES);
     }
     expect(dead).toHaveLength(0);
-    await waitFor(
-      'every execution to be FAILED once',
-      async () => {
-        const results = await Promise.all(tasks.map((t) => executionFailure(emu.sfn.client, t.executionArn)));
-        return results.every((r) => r.status === 'FAILED' && r.activityFailedEvents === 1);
-      },
-      { timeoutMs: 30_000, intervalMs: 250 },
-    );
+    await waitForFailedOnce(emu.sfn.client, tasks);
     const exhausted =
       sumMetric(await a.metrics(), 'sfn_relay_messages_finished_total', { reason: 'retries_exhausted' }) +
       sumMetric(await b.metrics(), 'sfn_relay_messages_finished_total', { reason: 'retries_exhausted' });

@@ -11,8 +11,6 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { startService } from '../../src/service.js';
 import { producerLinks } from '../../src/traceContext.js';
 import {
   createActivityMachine,
@@ -20,6 +18,7 @@ import {
   queueCounts,
   startExecutionsWithTokens,
 } from '../support/emulators.js';
+import { startInProcess } from '../support/inProcess.js';
 import { drainQueue, publish } from '../support/queue.js';
 import { startRelayProcess } from '../support/relayProcess.js';
 import { useEmulators } from '../support/useEmulators.js';
@@ -68,19 +67,11 @@ describe.each(['lean', 'sdk'])('traces (SFN_CLIENT=%s)', (client) => {
         done();
       },
     });
-    const service = await startService(
-      loadConfig({
-        SOURCE_QUEUE_URL: source,
-        DLQ_URL: dlq,
-        AWS_REGION: 'us-east-1',
-        AWS_ENDPOINT_URL_SQS: emu.sqs.endpoint,
-        AWS_ENDPOINT_URL_SFN: emu.proxy.endpoint,
-        HTTP_PORT: '0',
-        WAIT_TIME_SECONDS: '1',
-        LOG_LEVEL: 'debug',
-        SFN_CLIENT: client,
-      }),
-      { logDestination: logs },
+    const service = await startInProcess(
+      emu,
+      { source, dlq },
+      { AWS_ENDPOINT_URL_SFN: emu.proxy.endpoint, LOG_LEVEL: 'debug', SFN_CLIENT: client },
+      logs,
     );
     try {
       await waitFor('both messages to finish', () => queueCounts(emu.sqs.server, name).total === 0);

@@ -183,3 +183,19 @@ export function queueCounts(
   const inflight = q.messages.inflight.length;
   return { ready, delayed, inflight, total: ready + delayed + inflight };
 }
+
+/** Waits until every execution is FAILED with exactly one ActivityFailed event (failed once). */
+export async function waitForFailedOnce(
+  sfn: SFNClient,
+  tasks: { executionArn: string }[],
+  timeoutMs = 30_000,
+): Promise<ExecutionFailure[]> {
+  return waitFor(
+    `${tasks.length} executions to be FAILED once`,
+    async () => {
+      const results = await Promise.all(tasks.map((t) => executionFailure(sfn, t.executionArn)));
+      return results.every((r) => r.status === 'FAILED' && r.activityFailedEvents === 1) ? results : undefined;
+    },
+    { timeoutMs, intervalMs: 250 },
+  );
+}

@@ -46,6 +46,14 @@ function fakeSqs(state: { available: boolean; receives: number; maxRequested: nu
 let pollers: Pollers | undefined;
 afterEach(() => pollers?.stop());
 
+function makePollers(n: number, sqs: SQSClient, handleBatch: (m: Message[]) => Promise<void>): Pollers {
+  pollers = new Pollers(
+    { queueUrl: 'https://sqs.test/1/q', pollers: n, batchSize: 10, waitTimeSeconds: 20, visibilityTimeoutSeconds: 30 },
+    { sqs, logger: createLogger('silent'), metrics: createMetrics({ defaultMetrics: false }), handleBatch },
+  );
+  return pollers;
+}
+
 describe('Pollers through breaker cycles', () => {
   it('never runs more than POLLERS batches, and a probe alone, through 12 open → half-open → closed cycles', async () => {
     const sqs = { available: true, receives: 0, maxRequested: [] as number[] };
@@ -54,35 +62,20 @@ describe('Pollers through breaker cycles', () => {
     let maxBatches = 0;
     const violations: string[] = [];
     const probes: number[] = [];
-    const p = new Pollers(
-      {
-        queueUrl: 'https://sqs.test/1/q',
-        pollers: POLLERS,
-        batchSize: 10,
-        waitTimeSeconds: 20,
-        visibilityTimeoutSeconds: 30,
-      },
-      {
-        sqs: fakeSqs(sqs),
-        logger: createLogger('silent'),
-        metrics: createMetrics({ defaultMetrics: false }),
-        handleBatch: async (messages) => {
-          inFlightBatches += 1;
-          inFlightMessages += messages.length;
-          maxBatches = Math.max(maxBatches, inFlightBatches);
-          if (inFlightBatches > POLLERS) violations.push(`${inFlightBatches} batches in flight`);
-          if (p.mode === 'probing') {
-            probes.push(messages.length);
-            if (inFlightMessages !== 1) violations.push(`probe with ${inFlightMessages} messages in flight`);
-          }
-          // Calls that take a while, so batches are mid-call when the breaker opens.
-          await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 60));
-          inFlightBatches -= 1;
-          inFlightMessages -= messages.length;
-        },
-      },
-    );
-    pollers = p;
+    const p: Pollers = makePollers(POLLERS, fakeSqs(sqs), async (messages) => {
+      inFlightBatches += 1;
+      inFlightMessages += messages.length;
+      maxBatches = Math.max(maxBatches, inFlightBatches);
+      if (inFlightBatches > POLLERS) violations.push(`${inFlightBatches} batches in flight`);
+      if (p.mode === 'probing') {
+        probes.push(messages.length);
+        if (inFlightMessages !== 1) violations.push(`probe with ${inFlightMessages} messages in flight`);
+      }
+      // Calls that take a while, so batches are mid-call when the breaker opens.
+      await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 60));
+      inFlightBatches -= 1;
+      inFlightMessages -= messages.length;
+    });
     p.start();
     for (let cycle = 0; cycle < 12; cycle += 1) {
       await waitFor('every poller mid-batch', () => inFlightBatches === POLLERS, { intervalMs: 1 });
