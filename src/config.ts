@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import type { RedisSettings } from './redis.js';
 
 /** Any URL the WHATWG parser accepts with one of `protocols` (emulator hosts such as `sqs.us-east-1.127.0.0.1` included). */
 const urlOf = (...protocols: string[]) =>
@@ -24,6 +25,10 @@ const schema = z
     SOURCE_QUEUE_URL: queueUrl,
     DLQ_URL: queueUrl,
     REDIS_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url({ protocol: /^rediss?$/ }).optional()),
+    REDIS_CLUSTER: z.enum(['true', 'false']).default('false'),
+    REDIS_TLS_CA_FILE: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
+    REDIS_USERNAME: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
+    REDIS_PASSWORD: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
     AWS_REGION: z.string().min(1).optional(),
     AWS_ENDPOINT_URL_SQS: optionalUrl,
     AWS_ENDPOINT_URL_SFN: optionalUrl,
@@ -54,6 +59,15 @@ const schema = z
     OTEL_BSP_EXPORT_TIMEOUT: int(100, 60_000, 5000),
   })
   .superRefine((c, ctx) => {
+    if (c.REDIS_URL === undefined) {
+      for (const name of ['REDIS_TLS_CA_FILE', 'REDIS_USERNAME', 'REDIS_PASSWORD'] as const) {
+        if (c[name] !== undefined) ctx.addIssue({ code: 'custom', path: [name], message: 'needs REDIS_URL' });
+      }
+      if (c.REDIS_CLUSTER === 'true')
+        ctx.addIssue({ code: 'custom', path: ['REDIS_CLUSTER'], message: 'needs REDIS_URL' });
+    } else if (c.REDIS_TLS_CA_FILE !== undefined && !c.REDIS_URL.startsWith('rediss://')) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_TLS_CA_FILE'], message: 'needs a rediss:// REDIS_URL (TLS)' });
+    }
     if (c.HEARTBEAT_INTERVAL_SECONDS >= c.VISIBILITY_TIMEOUT_SECONDS) {
       ctx.addIssue({
         code: 'custom',
@@ -78,7 +92,8 @@ export const ENV_NAMES: readonly string[] = Object.keys(schema.shape);
 export interface Config {
   sourceQueueUrl: string;
   dlqUrl: string;
-  redisUrl: string | undefined;
+  /** The shared store's connection; undefined: in-process dedup and rate limit. */
+  redis: RedisSettings | undefined;
   region: string;
   sqsEndpoint: string | undefined;
   sfnEndpoint: string | undefined;
@@ -115,6 +130,9 @@ function regionFromQueueUrl(queueUrl: string): string | undefined {
   return match?.[1];
 }
 
+/** Variables whose values are never echoed (a Redis URL may hold a password). */
+const SECRET_VARIABLES = new Set(['REDIS_URL', 'REDIS_USERNAME', 'REDIS_PASSWORD']);
+
 /** Reads and validates the environment; throws a ConfigError that names every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = schema.safeParse(env);
@@ -124,7 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       const given = env[name];
       return given === undefined
         ? `${name} is required`
-        : `${name}=${JSON.stringify(name.includes('REDIS') ? '<redacted>' : given)} ${issue.message}`;
+        : `${name}=${JSON.stringify(SECRET_VARIABLES.has(name) ? '<redacted>' : given)} ${issue.message}`;
     });
     throw new ConfigError(problems);
   }
@@ -132,7 +150,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     sourceQueueUrl: e.SOURCE_QUEUE_URL,
     dlqUrl: e.DLQ_URL,
-    redisUrl: e.REDIS_URL,
+    redis:
+      e.REDIS_URL === undefined
+        ? undefined
+        : {
+            url: e.REDIS_URL,
+            cluster: e.REDIS_CLUSTER === 'true',
+            caFile: e.REDIS_TLS_CA_FILE,
+            username: e.REDIS_USERNAME,
+            password: e.REDIS_PASSWORD,
+          },
     region: e.AWS_REGION ?? regionFromQueueUrl(e.SOURCE_QUEUE_URL) ?? 'us-east-1',
     sqsEndpoint: e.AWS_ENDPOINT_URL_SQS,
     sfnEndpoint: e.AWS_ENDPOINT_URL_SFN,

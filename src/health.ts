@@ -10,6 +10,8 @@ import { FallbackDedupStore } from './dedup/fallback.js';
 import type { DedupStore } from './dedup/store.js';
 import type { Check } from './http.js';
 import type { PreflightResult } from './preflight.js';
+import type { Limiter } from './rateLimit.js';
+import type { RedisStatus } from './redisStatus.js';
 import type { Relay } from './relay.js';
 
 export interface HealthParts {
@@ -17,6 +19,8 @@ export interface HealthParts {
   relay: Relay;
   breaker: SendBreaker;
   dedup: DedupStore;
+  limiter: Limiter;
+  redisStatus: RedisStatus | undefined;
   preflight: PreflightResult;
   stopping: () => boolean;
 }
@@ -54,6 +58,10 @@ export function healthChecks(config: Config, p: HealthParts): { live: () => Chec
           breaker: p.breaker.state,
           dedup_store: p.dedup.kind,
           dedup_degraded: p.dedup instanceof FallbackDedupStore ? p.dedup.degraded : false,
+          rate_limit: p.limiter.mode,
+          ...(p.redisStatus?.lastCommandError === undefined
+            ? {}
+            : { redis_last_command_error: p.redisStatus.lastCommandError }),
           in_flight: p.relay.inFlight,
           dlq_refused: dlq.refused,
           ...(dlq.lastRefusal === undefined ? {} : { dlq_last_refusal: dlq.lastRefusal }),

@@ -20,7 +20,17 @@ async function main(): Promise<void> {
     throw err;
   }
   const telemetry = startTelemetry();
-  const service = await startService(config);
+  let service: Awaited<ReturnType<typeof startService>>;
+  try {
+    service = await startService(config);
+  } catch (err) {
+    // What no retry fixes (Redis TLS trust, credentials, mode): one line, exit 2, as a bad variable.
+    if (err instanceof ConfigError) {
+      process.stderr.write(`sfn-failure-relay: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals += 1;

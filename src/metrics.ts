@@ -21,6 +21,9 @@ export interface Metrics {
   rateLimitWaitSeconds: Counter<never>;
   dedupStore: Gauge<'store'>;
   sqsErrors: Counter<'operation'>;
+  redisCommandErrors: Counter<'code' | 'where'>;
+  rateLimiterMode: Gauge<'mode'>;
+  setRateLimiterMode(mode: 'shared' | 'local' | 'off'): void;
   setBreaker(state: BreakerState): void;
   setDedupStore(kind: StoreKind): void;
 }
@@ -65,6 +68,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     name: 'sfn_relay_dedup_store',
     help: 'Dedup store answering now: 1 for redis or memory',
     labelNames: ['store'] as const,
+    registers,
+  });
+  const rateLimiterMode = new Gauge({
+    name: 'sfn_relay_rate_limiter_mode',
+    help: 'Rate limit toward Step Functions: 1 for shared (in Redis, all replicas), local (this process only: Redis unreachable or not configured) or off',
+    labelNames: ['mode'] as const,
     registers,
   });
   const metrics: Metrics = {
@@ -123,6 +132,16 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       labelNames: ['operation'] as const,
       registers,
     }),
+    redisCommandErrors: new Counter({
+      name: 'sfn_relay_redis_command_errors_total',
+      help: 'Commands Redis refused (a bug or a configuration error, never a fallback), by Redis error code and by user (dedup, rate_limit)',
+      labelNames: ['code', 'where'] as const,
+      registers,
+    }),
+    rateLimiterMode,
+    setRateLimiterMode(mode) {
+      for (const m of ['shared', 'local', 'off']) rateLimiterMode.set({ mode: m }, m === mode ? 1 : 0);
+    },
     setBreaker(state) {
       for (const s of ['closed', 'open', 'half_open']) breakerState.set({ state: s }, 0);
       breakerState.set({ state: state === 'halfOpen' ? 'half_open' : state }, 1);

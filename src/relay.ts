@@ -57,6 +57,10 @@ type Fate = (evidence: Evidence, ownFailures: number) => Outcome;
 /** What the per-message path learned, before settling. */
 type Processed = Pick<Finished, 'outcome' | 'hash' | 'envelope'>;
 
+/** Attempts at recording an outcome in the dedup store, and the pause before the n-th retry (× n). */
+const RECORD_ATTEMPTS = 4;
+const RECORD_RETRY_MS = 500;
+
 /** Outcomes after which every later copy of the token is a duplicate. */
 function isDone(o: Outcome): boolean {
   return o.kind === 'failed' || o.kind === 'alreadyClosed' || o.kind === 'duplicate';
@@ -259,16 +263,26 @@ export class Relay {
     const outcome = fate(evidence, ownFailures);
 
     claimHooks.settled();
-    try {
-      if (isDone(outcome)) {
-        await dedup.complete(hash, this.#s.dedupTtlSeconds * 1000);
-      } else {
-        await dedup.release(hash, owner);
+    const record = isDone(outcome)
+      ? () => dedup.complete(hash, this.#s.dedupTtlSeconds * 1000)
+      : () => dedup.release(hash, owner);
+    // Tried again across a short blip (a failover): a lost record would leave the claim to block
+    // the token's copies until its lease ends, then cost one more call (answered TaskTimedOut); a
+    // lost release is undone by the lease expiring.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await record();
+        break;
+      } catch (err) {
+        if (attempt === RECORD_ATTEMPTS) {
+          logger.warn(
+            { token_hash: shortHash(hash), err: { name: (err as Error)?.name } },
+            'dedup store update failed',
+          );
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, RECORD_RETRY_MS * attempt));
       }
-    } catch (err) {
-      // A lost record only costs a later duplicate one more call (answered TaskTimedOut); a lost
-      // release is undone by the lease expiring.
-      logger.warn({ token_hash: shortHash(hash), err: { name: (err as Error)?.name } }, 'dedup store update failed');
     }
     return outcome;
   }

@@ -4,26 +4,21 @@
  */
 import type { Server } from 'node:http';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { Redis } from 'ioredis';
 import type { DestinationStream } from 'pino';
 import { SendBreaker } from './breaker.js';
 import type { Config } from './config.js';
 import { Pollers } from './consumer.js';
-import { FallbackDedupStore } from './dedup/fallback.js';
-import { MemoryDedupStore } from './dedup/memory.js';
-import { RedisDedupStore } from './dedup/redis.js';
-import type { DedupStore } from './dedup/store.js';
 import type { FailureEvent } from './event.js';
 import { healthChecks } from './health.js';
 import { createHttpServer, listen } from './http.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { type PreflightResult, preflight } from './preflight.js';
-import { createLimiter } from './rateLimit.js';
 import { Relay } from './relay.js';
 import { LeanSfnClient } from './sfnHttp.js';
 import { createSqsClient, receiveTimeoutMs } from './sqs.js';
 import type { SendResult } from './stepFunctions.js';
+import { createSharedState } from './stores.js';
 
 export interface Service {
   /** The port `/healthz`, `/readyz` and `/metrics` listen on. */
@@ -71,38 +66,6 @@ async function createSender(
   };
 }
 
-function createRedis(url: string, logger: Logger): Redis {
-  const redis = new Redis(url, {
-    // Fail fast while Redis is away, so the fallback store answers instead of commands queueing.
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: false,
-    enableAutoPipelining: true,
-    connectTimeout: 2000,
-    commandTimeout: 1000,
-    retryStrategy: (times) => Math.min(times * 200, 2000),
-  });
-  let last = 0;
-  redis.on('error', (err: Error) => {
-    // ioredis reports every reconnect attempt; one line per 10 s is enough.
-    if (Date.now() - last > 10_000) {
-      last = Date.now();
-      logger.warn({ err: { name: err.name, message: err.message } }, 'redis connection error');
-    }
-  });
-  return redis;
-}
-
-function waitReady(redis: Redis, ms: number): Promise<void> {
-  if (redis.status === 'ready') return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    redis.once('ready', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
-
 export async function startService(config: Config, options: ServiceOptions = {}): Promise<Service> {
   const logger = createLogger(config.logLevel, options.logDestination);
   const metrics = createMetrics();
@@ -119,29 +82,12 @@ export async function startService(config: Config, options: ServiceOptions = {})
   });
   logChecks(logger, checked);
 
-  const memory = new MemoryDedupStore();
-  let redis: Redis | undefined;
-  let dedup: DedupStore = memory;
-  if (config.redisUrl !== undefined) {
-    redis = createRedis(config.redisUrl, logger);
-    await waitReady(redis, 5000);
-    const r = redis;
-    dedup = new FallbackDedupStore(new RedisDedupStore(r, config.dedupKeyPrefix), memory, {
-      probe: () => r.ping(),
-      probeIntervalMs: 1000,
-      logger,
-      onChange: (kind) => metrics.setDedupStore(kind),
-    });
-  }
-  metrics.setDedupStore(dedup.kind);
-  const sweep = setInterval(() => memory.sweep(), 60_000);
-  sweep.unref();
-
-  const limiter = createLimiter({
-    perSecond: config.rateLimitPerSecond,
-    redis,
-    keyPrefix: config.dedupKeyPrefix,
-  });
+  const shared = await createSharedState(
+    { redis: config.redis, keyPrefix: config.dedupKeyPrefix, rateLimitPerSecond: config.rateLimitPerSecond },
+    logger,
+    metrics,
+  );
+  const { dedup, limiter } = shared;
 
   let pollers: Pollers | undefined;
   let probeTimer: NodeJS.Timeout | undefined;
@@ -201,6 +147,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
       relay,
       breaker,
       dedup,
+      limiter,
+      redisStatus: shared.redisStatus,
       preflight: checked,
       stopping: () => stopping,
     }),
@@ -226,9 +174,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       relay.interrupt();
       await relay.idle();
     }
-    clearInterval(sweep);
-    await dedup.close();
-    if (redis !== undefined) await redis.quit().catch(() => undefined);
+    await shared.close();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     // Idle keep-alive connections (a scraper's) would hold close() open.
     server.closeAllConnections();

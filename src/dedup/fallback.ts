@@ -3,30 +3,55 @@ import type { MemoryDedupStore } from './memory.js';
 import type { ClaimResult, DedupStore, StoreKind } from './store.js';
 
 export interface FallbackOptions {
-  /** Resolves when the primary answers again (for Redis: PING). */
+  /** Resolves when the primary answers (for Redis: PING). */
   probe: () => Promise<unknown>;
   probeIntervalMs: number;
+  /** Consecutive answered probes before switching back (a flapping link does not switch every second). */
+  probesToRecover?: number;
+  /** Least time on the in-process store once switched to it. */
+  minDegradedMs?: number;
+  /**
+   * How long connection failures must last before switching: a shorter blip (a failover, a
+   * reconnect) fails the operations instead (the message is handed back and retried on Redis), so
+   * shared dedup holds through it.
+   */
+  degradeAfterMs?: number;
+  /** Whether an error means "unreachable" (switch); anything else is a command error (report, no switch). */
+  isConnectionError: (err: unknown) => boolean;
+  onCommandError?: (err: unknown) => void;
   logger: Logger;
   onChange?: (kind: StoreKind) => void;
+  now?: () => number;
 }
 
 /**
- * Redis first; while Redis does not answer, the in-process store. Chosen over stalling: a token
+ * Redis first; while Redis is unreachable, the in-process store. Chosen over stalling: a token
  * failed twice across replicas during an outage costs one more `SendTaskFailure`, which Step
  * Functions answers with `TaskTimedOut` (counted as "already closed"), while a stalled relay
- * delays every failure. A probe switches back as soon as Redis answers.
+ * delays every failure. Only connection-level failures switch stores; a command error (CROSSSLOT,
+ * WRONGTYPE, NOPERM…) is a bug or a configuration error: it is reported and the operation fails
+ * (the message is handed back as `store_unavailable`), it never degrades silently. Hysteresis on
+ * both sides: connection failures must last `degradeAfterMs` before the switch (a cluster failover
+ * is waited out, shared dedup intact), and switching back needs several answered probes over a
+ * minimum time, so a flapping link cannot make the relay switch every second.
  */
 export class FallbackDedupStore implements DedupStore {
   readonly #primary: DedupStore;
   readonly #secondary: MemoryDedupStore;
-  readonly #options: FallbackOptions;
+  readonly #o: Required<Omit<FallbackOptions, 'onChange' | 'onCommandError'>> &
+    Pick<FallbackOptions, 'onChange' | 'onCommandError'>;
   #degraded = false;
+  #degradedAt = 0;
+  /** When the current run of connection failures began; undefined while Redis answers. */
+  #failingSince: number | undefined;
+  #answered = 0;
+  #switches = 0;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(primary: DedupStore, secondary: MemoryDedupStore, options: FallbackOptions) {
     this.#primary = primary;
     this.#secondary = secondary;
-    this.#options = options;
+    this.#o = { probesToRecover: 3, minDegradedMs: 5000, degradeAfterMs: 5000, now: Date.now, ...options };
   }
 
   /** The store that answers now. */
@@ -38,37 +63,63 @@ export class FallbackDedupStore implements DedupStore {
     return this.#degraded;
   }
 
+  /** Times the store has switched (to memory and back), for tests and `/readyz`. */
+  get switches(): number {
+    return this.#switches;
+  }
+
   #degrade(err: unknown): void {
     if (this.#degraded) return;
     this.#degraded = true;
-    this.#options.logger.warn(
+    this.#switches += 1;
+    this.#degradedAt = this.#o.now();
+    this.#answered = 0;
+    this.#o.logger.warn(
       { err: { name: (err as Error)?.name, message: (err as Error)?.message } },
-      'dedup store unavailable, using the in-process store until it answers',
+      'dedup store unreachable, using the in-process store until it answers again',
     );
-    this.#options.onChange?.(this.kind);
+    this.#o.onChange?.(this.kind);
     this.#timer = setInterval(() => {
-      this.#options.probe().then(
-        () => this.#recover(),
-        () => undefined,
+      this.#o.probe().then(
+        () => {
+          this.#answered += 1;
+          this.#maybeRecover();
+        },
+        () => {
+          this.#answered = 0;
+        },
       );
-    }, this.#options.probeIntervalMs);
+    }, this.#o.probeIntervalMs);
     this.#timer.unref();
   }
 
-  #recover(): void {
-    if (!this.#degraded) return;
+  #maybeRecover(): void {
+    if (!this.#degraded || this.#answered < this.#o.probesToRecover) return;
+    if (this.#o.now() - this.#degradedAt < this.#o.minDegradedMs) return;
     clearInterval(this.#timer);
     this.#timer = undefined;
     this.#degraded = false;
-    this.#options.logger.info('dedup store answers again');
-    this.#options.onChange?.(this.kind);
+    this.#failingSince = undefined;
+    this.#switches += 1;
+    this.#o.logger.info({ probes: this.#answered }, 'dedup store answers again');
+    this.#o.onChange?.(this.kind);
   }
 
   async #run<T>(op: (store: DedupStore) => Promise<T>): Promise<T> {
     if (!this.#degraded) {
       try {
-        return await op(this.#primary);
+        const result = await op(this.#primary);
+        this.#failingSince = undefined;
+        return result;
       } catch (err) {
+        if (!this.#o.isConnectionError(err)) {
+          this.#o.onCommandError?.(err);
+          throw err;
+        }
+        const now = this.#o.now();
+        this.#failingSince ??= now;
+        // A short blip is waited out: the caller hands the message back and it is retried on Redis.
+        if (now - this.#failingSince < this.#o.degradeAfterMs) throw err;
         this.#degrade(err);
       }
     }

@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import type { ClaimResult, DedupStore } from './store.js';
 
-// Atomic, for any number of keys at once: a claim is taken only if the hash is free or already
-// ours. ARGV holds owner and lease for each key in turn.
+// Atomic, for any number of keys at once (of one slot, on a cluster): a claim is taken only if the
+// hash is free or already ours. ARGV holds owner and lease for each key in turn.
 const CLAIM = `
 local out = {}
 for i, key in ipairs(KEYS) do
@@ -37,6 +37,7 @@ return n`;
 
 interface Scripts {
   relayClaim(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<string[]>;
+  relayClaimOne(key: string, owner: string, leaseMs: number): Promise<string[]>;
   relayRelease(key: string, owner: string): Promise<number>;
   relayRenew(key: string, owner: string, leaseMs: number): Promise<number>;
   relayFail(key: string, ttlMs: number): Promise<number>;
@@ -51,27 +52,34 @@ interface PendingClaim {
 }
 
 /**
- * The store shared by replicas. Keys are `<prefix>tok:<sha256 of the token>`; values are
- * `c:<owner>` while claimed and `done` after. Redis expiry does the lease and the TTL. Claims made
- * in the same tick (a receive batch claims its tokens together) go to Redis as one script call.
+ * The store shared by replicas. Keys are `<prefix>tok:{<sha256 of the token>}` (claims and done
+ * records) and `<prefix>fail:{<sha256>}` (failures of the message's own); the braces are a hash
+ * tag, so a token's keys live in one slot of a cluster. Values are `c:<owner>` while claimed and
+ * `done` after; Redis expiry does the lease and the TTL. The claims made in one tick (a receive
+ * batch claims its tokens together) go to a standalone server as one script call; on a cluster,
+ * as one single-key script call each, which ioredis pipelines per node — every script call
+ * touches one slot, so no CROSSSLOT.
  */
 export class RedisDedupStore implements DedupStore {
   readonly kind = 'redis' as const;
-  readonly #redis: Redis & Scripts;
+  readonly #redis: RedisClient & Scripts;
   readonly #prefix: string;
   #pending: PendingClaim[] = [];
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: RedisClient, prefix: string) {
     redis.defineCommand('relayClaim', { lua: CLAIM });
+    // The same script for one key: on a cluster, ioredis routes (and auto-pipelines per node) a
+    // script by its declared keys, which a variable key count does not give it.
+    redis.defineCommand('relayClaimOne', { numberOfKeys: 1, lua: CLAIM });
     redis.defineCommand('relayRelease', { numberOfKeys: 1, lua: RELEASE });
     redis.defineCommand('relayRenew', { numberOfKeys: 1, lua: RENEW });
     redis.defineCommand('relayFail', { numberOfKeys: 1, lua: FAIL });
-    this.#redis = redis as Redis & Scripts;
+    this.#redis = redis as RedisClient & Scripts;
     this.#prefix = prefix;
   }
 
   #key(hash: string): string {
-    return `${this.#prefix}tok:${hash}`;
+    return `${this.#prefix}tok:{${hash}}`;
   }
 
   claim(hash: string, owner: string, leaseMs: number): Promise<ClaimResult> {
@@ -84,8 +92,18 @@ export class RedisDedupStore implements DedupStore {
   #flush(): void {
     const batch = this.#pending;
     this.#pending = [];
-    const args = batch.flatMap((c) => [c.owner, c.leaseMs]);
-    this.#redis.relayClaim(batch.length, ...batch.map((c) => c.key), ...args).then(
+    if (!this.#redis.isCluster) {
+      this.#settle(
+        batch,
+        this.#redis.relayClaim(batch.length, ...batch.map((c) => c.key), ...batch.flatMap((c) => [c.owner, c.leaseMs])),
+      );
+      return;
+    }
+    for (const c of batch) this.#settle([c], this.#redis.relayClaimOne(c.key, c.owner, c.leaseMs));
+  }
+
+  #settle(batch: PendingClaim[], answer: Promise<string[]>): void {
+    answer.then(
       (results) => {
         batch.forEach((c, i) => {
           const r = results[i];
@@ -112,7 +130,7 @@ export class RedisDedupStore implements DedupStore {
   }
 
   async recordFailure(hash: string, ttlMs: number): Promise<number> {
-    return Number(await this.#redis.relayFail(`${this.#prefix}fail:${hash}`, ttlMs));
+    return Number(await this.#redis.relayFail(`${this.#prefix}fail:{${hash}}`, ttlMs));
   }
 
   /** The Redis client is shared (the rate limiter uses it too); whoever created it closes it. */

@@ -11,7 +11,7 @@ import {
   startExecutionsWithTokens,
 } from '../support/emulators.js';
 import { publish } from '../support/queue.js';
-import { cleanup, REDIS_URL, testRedis, uniquePrefix } from '../support/redis.js';
+import { cleanup, redisUrl, testRedis, uniquePrefix } from '../support/redis.js';
 import { type RelayProcess, startRelayProcess, sumMetric } from '../support/relayProcess.js';
 import { useEmulators } from '../support/useEmulators.js';
 import { waitFor } from '../support/wait.js';
@@ -81,7 +81,7 @@ describe('relay processes', () => {
       DLQ_URL: dlq,
       AWS_ENDPOINT_URL_SQS: emu.sqs.endpoint,
       AWS_ENDPOINT_URL_SFN: emu.proxy.endpoint,
-      REDIS_URL,
+      REDIS_URL: redisUrl(),
       DEDUP_KEY_PREFIX: prefix,
       POLLERS: '3',
       WAIT_TIME_SECONDS: '1',

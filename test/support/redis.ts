@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { inject } from 'vitest';
 
-export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** The standalone Redis of the test run (globalSetup.ts), or TEST_REDIS_URL. */
+export function redisUrl(): string {
+  return inject('redisUrl');
+}
 
 /** A prefix of its own per test, so parallel test files never share keys. */
 export function uniquePrefix(): string {
@@ -9,7 +13,7 @@ export function uniquePrefix(): string {
 }
 
 export function testRedis(): Redis {
-  return new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  return new Redis(redisUrl(), { maxRetriesPerRequest: 1 });
 }
 
 /** Deletes every key under the prefix. */

@@ -37,15 +37,22 @@ export async function startRelayProcess(env: Record<string, string>): Promise<Re
     out += d.toString('utf8');
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const port = await waitFor(
-    'the relay to start',
-    () => {
-      if (child.exitCode !== null) throw new Error(`relay exited with ${child.exitCode}: ${out}`);
-      const m = /"port":(\d+).*"msg":"relay started"/.exec(out);
-      return m === null ? undefined : Number(m[1]);
-    },
-    { timeoutMs: 20_000 },
-  );
+  // A relay that exits during start-up fails at once, with what it said.
+  const early = exited.then((code) => {
+    throw new Error(`relay exited with ${code}: ${out}`);
+  });
+  early.catch(() => undefined);
+  const port = await Promise.race([
+    early,
+    waitFor(
+      'the relay to start',
+      () => {
+        const m = /"port":(\d+).*"msg":"relay started"/.exec(out);
+        return m === null ? undefined : Number(m[1]);
+      },
+      { timeoutMs: 20_000 },
+    ),
+  ]);
   return {
     child,
     port,

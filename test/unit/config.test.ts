@@ -27,7 +27,7 @@ describe('loadConfig', () => {
       batchSize: 10,
       visibilityTimeoutSeconds: 30,
       maxReceives: 5,
-      redisUrl: undefined,
+      redis: undefined,
       overlongText: 'truncate',
       rateLimitPerSecond: 250,
     });
@@ -50,6 +50,28 @@ describe('loadConfig', () => {
   it('checks settings against each other', () => {
     expect(problems({ ...minimal, VISIBILITY_TIMEOUT_SECONDS: '10', HEARTBEAT_INTERVAL_SECONDS: '10' })[0]).toMatch(
       /^HEARTBEAT_INTERVAL_SECONDS=.*must be less than VISIBILITY_TIMEOUT_SECONDS/,
+    );
+  });
+
+  it('takes the Redis shape from REDIS_URL, REDIS_CLUSTER and the TLS/AUTH settings, never echoing secrets', () => {
+    expect(
+      loadConfig({ ...minimal, REDIS_URL: 'rediss://u:pw@cfg.cache.amazonaws.com:6379', REDIS_CLUSTER: 'true' }).redis,
+    ).toEqual({
+      url: 'rediss://u:pw@cfg.cache.amazonaws.com:6379',
+      cluster: true,
+      caFile: undefined,
+      username: undefined,
+      password: undefined,
+    });
+    expect(problems({ ...minimal, REDIS_CLUSTER: 'true' })).toEqual(['REDIS_CLUSTER="true" needs REDIS_URL']);
+    expect(problems({ ...minimal, REDIS_PASSWORD: 'hunter2' })).toEqual([
+      'REDIS_PASSWORD="<redacted>" needs REDIS_URL',
+    ]);
+    expect(problems({ ...minimal, REDIS_URL: 'redis://h:6379', REDIS_TLS_CA_FILE: '/ca.pem' })).toEqual([
+      'REDIS_TLS_CA_FILE="/ca.pem" needs a rediss:// REDIS_URL (TLS)',
+    ]);
+    expect(problems({ ...minimal, REDIS_URL: 'redis://h:6379', REDIS_CLUSTER: 'yes' })[0]).toMatch(
+      /^REDIS_CLUSTER="yes"/,
     );
   });
 

@@ -1,23 +1,30 @@
-/** One contract, two stores: the in-memory one and the Redis one (against the real server). */
-import { afterAll, describe, expect, it, vi } from 'vitest';
+/** One contract, three stores: in memory, Redis standalone and a Redis Cluster (real servers). */
+import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 import { FallbackDedupStore } from '../../src/dedup/fallback.js';
 import { MemoryDedupStore } from '../../src/dedup/memory.js';
 import { RedisDedupStore } from '../../src/dedup/redis.js';
 import type { DedupStore } from '../../src/dedup/store.js';
 import { createLogger } from '../../src/log.js';
+import { createRedis, isConnectionError, redisErrorCode } from '../../src/redis.js';
 import { cleanup, testRedis, uniquePrefix } from '../support/redis.js';
 import { waitFor } from '../support/wait.js';
 
 const redis = testRedis();
 const prefix = uniquePrefix();
+const cluster = createRedis(
+  { url: inject('redisCluster').url, cluster: true, caFile: undefined, username: undefined, password: undefined },
+  createLogger('silent'),
+);
 afterAll(async () => {
   await cleanup(redis, prefix);
   redis.disconnect();
+  cluster.disconnect();
 });
 
 const stores: [string, () => DedupStore][] = [
   ['memory', () => new MemoryDedupStore()],
   ['redis', () => new RedisDedupStore(redis, prefix)],
+  ['redis cluster', () => new RedisDedupStore(cluster, prefix)],
 ];
 
 describe.each(stores)('%s dedup store', (_name, make) => {
@@ -99,6 +106,22 @@ describe('redis store', () => {
   });
 });
 
+describe('redis cluster store', () => {
+  it('claims a whole tick of tokens across slots without CROSSSLOT', async () => {
+    await waitFor('the cluster client', () => cluster.status === 'ready');
+    const s = new RedisDedupStore(cluster, prefix);
+    const h = `h-${Math.random()}`;
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => s.claim(`${h}-${i}`, 'a', 10_000)));
+    expect(results).toEqual(Array.from({ length: 30 }, () => 'claimed'));
+    expect(await Promise.all(Array.from({ length: 30 }, (_, i) => s.claim(`${h}-${i}`, 'b', 10_000)))).toEqual(
+      Array.from({ length: 30 }, () => 'busy'),
+    );
+    await s.complete(`${h}-0`, 60_000);
+    expect(await s.recordFailure(`${h}-0`, 60_000)).toBe(1);
+    expect(await s.claim(`${h}-0`, 'b', 10_000)).toBe('done');
+  });
+});
+
 describe('memory store', () => {
   it('evicts the oldest entries past its bound and sweeps expired ones', async () => {
     let now = 0;
@@ -115,33 +138,129 @@ describe('memory store', () => {
 });
 
 describe('fallback store', () => {
-  it('answers from memory while the primary fails and returns to it when the probe succeeds', async () => {
-    let healthy = false;
-    const primary = new MemoryDedupStore();
-    const failing: DedupStore = {
+  function failing(state: { healthy: boolean; error: Error }, primary: MemoryDedupStore): DedupStore {
+    const or = <T>(f: () => Promise<T>) => (state.healthy ? f() : Promise.reject(state.error));
+    return {
       kind: 'redis',
-      claim: (...a) => (healthy ? primary.claim(...a) : Promise.reject(new Error('down'))),
-      complete: (...a) => (healthy ? primary.complete(...a) : Promise.reject(new Error('down'))),
-      release: (...a) => (healthy ? primary.release(...a) : Promise.reject(new Error('down'))),
-      renew: (...a) => (healthy ? primary.renew(...a) : Promise.reject(new Error('down'))),
-      recordFailure: (...a) => (healthy ? primary.recordFailure(...a) : Promise.reject(new Error('down'))),
+      claim: (...a) => or(() => primary.claim(...a)),
+      complete: (...a) => or(() => primary.complete(...a)),
+      release: (...a) => or(() => primary.release(...a)),
+      renew: (...a) => or(() => primary.renew(...a)),
+      recordFailure: (...a) => or(() => primary.recordFailure(...a)),
       close: async () => undefined,
     };
+  }
+
+  it('answers from memory while the primary is unreachable, and returns only after several answered probes', async () => {
+    const state = { healthy: false, error: new Error('Connection is closed.') };
+    const primary = new MemoryDedupStore();
     const changes: string[] = [];
-    const s = new FallbackDedupStore(failing, new MemoryDedupStore(), {
-      probe: () => (healthy ? Promise.resolve() : Promise.reject(new Error('down'))),
+    let probes = 0;
+    const s = new FallbackDedupStore(failing(state, primary), new MemoryDedupStore(), {
+      probe: () => {
+        probes += 1;
+        return state.healthy ? Promise.resolve() : Promise.reject(new Error('down'));
+      },
       probeIntervalMs: 20,
+      probesToRecover: 3,
+      minDegradedMs: 100,
+      degradeAfterMs: 0,
+      isConnectionError,
       logger: createLogger('silent'),
       onChange: (k) => changes.push(k),
     });
     expect(await s.claim('h', 'a', 10_000)).toBe('claimed');
     expect(s.kind).toBe('memory');
     expect(await s.claim('h', 'b', 10_000)).toBe('busy');
-    healthy = true;
+    // A link that flaps (up for one probe, down again) does not switch back.
+    state.healthy = true;
+    await waitFor('one answered probe', () => probes >= 1);
+    state.healthy = false;
+    const flapAt = probes;
+    await waitFor('a few more probes', () => probes >= flapAt + 3);
+    expect(s.kind).toBe('memory');
+    state.healthy = true;
     await waitFor('the store to recover', () => s.kind === 'redis', { timeoutMs: 2000 });
     expect(changes).toEqual(['memory', 'redis']);
+    expect(s.switches).toBe(2);
     expect(await s.claim('h2', 'a', 10_000)).toBe('claimed');
     expect(await primary.claim('h2', 'b', 10_000)).toBe('busy');
     await s.close();
+  });
+
+  it('waits out a short blip (a failover) instead of switching: the operations fail until the grace is over', async () => {
+    const state = { healthy: false, error: new Error('CLUSTERDOWN The cluster is down') };
+    let now = 0;
+    const s = new FallbackDedupStore(failing(state, new MemoryDedupStore()), new MemoryDedupStore(), {
+      probe: () => Promise.resolve(),
+      probeIntervalMs: 20,
+      degradeAfterMs: 3000,
+      isConnectionError,
+      logger: createLogger('silent'),
+      now: () => now,
+    });
+    await expect(s.claim('h', 'a', 10_000)).rejects.toThrow(/CLUSTERDOWN/);
+    now = 2999;
+    await expect(s.claim('h', 'a', 10_000)).rejects.toThrow(/CLUSTERDOWN/);
+    expect(s.kind).toBe('redis');
+    // Redis answers within the grace: the count starts over.
+    state.healthy = true;
+    expect(await s.claim('h', 'a', 10_000)).toBe('claimed');
+    state.healthy = false;
+    now = 4000;
+    await expect(s.claim('h2', 'a', 10_000)).rejects.toThrow(/CLUSTERDOWN/);
+    // Still failing 3 s later: now the in-process store answers.
+    now = 7000;
+    expect(await s.claim('h2', 'a', 10_000)).toBe('claimed');
+    expect(s.kind).toBe('memory');
+    await s.close();
+  });
+
+  it('does not fall back for a command error: it reports it and fails the operation', async () => {
+    const state = {
+      healthy: false,
+      error: Object.assign(new Error("CROSSSLOT Keys in request don't hash to the same slot"), { name: 'ReplyError' }),
+    };
+    const reported: unknown[] = [];
+    const s = new FallbackDedupStore(failing(state, new MemoryDedupStore()), new MemoryDedupStore(), {
+      probe: () => Promise.resolve(),
+      probeIntervalMs: 20,
+      isConnectionError,
+      onCommandError: (err) => reported.push(err),
+      logger: createLogger('silent'),
+    });
+    await expect(s.claim('h', 'a', 10_000)).rejects.toThrow(/CROSSSLOT/);
+    expect(s.kind).toBe('redis');
+    expect(s.degraded).toBe(false);
+    expect(reported).toHaveLength(1);
+    await s.close();
+  });
+});
+
+describe('redis errors', () => {
+  it('tell a connection failure from a command error', () => {
+    const e = (message: string, extra: object = {}) => Object.assign(new Error(message), extra);
+    for (const down of [
+      e('Connection is closed.'),
+      e("Stream isn't writeable and enableOfflineQueue options is false"),
+      e('Command timed out'),
+      e('connect ECONNREFUSED 127.0.0.1:1', { code: 'ECONNREFUSED' }),
+      e('CLUSTERDOWN The cluster is down'),
+      e('Failed to refresh slots cache.', { name: 'ClusterAllFailedError' }),
+      e('Reached the max retries per request limit (which is 1).', { name: 'MaxRetriesPerRequestError' }),
+      e("READONLY You can't write against a read only replica."),
+    ]) {
+      expect(isConnectionError(down), down.message).toBe(true);
+    }
+    for (const wrong of [
+      "CROSSSLOT Keys in request don't hash to the same slot",
+      'WRONGTYPE Operation against a key holding the wrong kind of value',
+      'MOVED 1234 127.0.0.1:7001',
+      'NOPERM this user has no permissions to run the script command',
+      'NOSCRIPT No matching script. Please use EVAL.',
+    ]) {
+      expect(isConnectionError(e(wrong)), wrong).toBe(false);
+    }
+    expect(redisErrorCode(e('CROSSSLOT Keys in request'))).toBe('CROSSSLOT');
   });
 });
