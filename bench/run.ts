@@ -10,10 +10,12 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CreateQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { requireBinary } from '../test/support/binaries.js';
+import { startRedisCluster } from '../test/support/redisCluster.js';
+import { startRedisServer } from '../test/support/redisServer.js';
 import { renderChart } from './chart.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -98,15 +100,25 @@ function failIfItDies(proc: ChildProcess, what: string): () => void {
   return () => proc.off('exit', onExit);
 }
 
-function redisUp(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection({ host: '127.0.0.1', port: 6379 });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
+/** Redis servers of the bench's own (standalone and a cluster), when redis-server is installed. */
+async function startRedisServers(): Promise<
+  { standalone: string; cluster: string; stop: () => Promise<void> } | undefined
+> {
+  try {
+    requireBinary('redis-server');
+    requireBinary('redis-cli');
+  } catch (err) {
+    process.stderr.write(`no Redis variants: ${(err as Error).message}\n`);
+    return undefined;
+  }
+  const [standalone, cluster] = await Promise.all([startRedisServer(), startRedisCluster()]);
+  return {
+    standalone: standalone.url,
+    cluster: cluster.url,
+    stop: async () => {
+      await Promise.all([standalone.kill(), cluster.stop()]);
+    },
+  };
 }
 
 // ---------------------------------------------------------------- workload
@@ -154,7 +166,7 @@ interface Variant {
   kind: 'naive' | 'parallel' | 'ceiling' | 'relay';
   instances?: number;
   dupShare: number;
-  redis?: boolean;
+  redis?: 'standalone' | 'cluster';
   /** Default on; off shows what tracing every message costs. */
   tracing?: boolean;
 }
@@ -172,6 +184,7 @@ interface Run {
 }
 
 let sqsChild: Child;
+let redisUrls: { standalone: string; cluster: string; stop: () => Promise<void> } | undefined;
 let sink: Child;
 let sqs: SQSClient;
 let queueCounter = 0;
@@ -232,7 +245,13 @@ async function startConsumer(v: Variant, queueUrl: string): Promise<{ proc: Chil
       OTEL_EXPORTER_OTLP_ENDPOINT: sinkEndpoint,
       // The account quota is not what is measured here.
       SFN_RATE_LIMIT_PER_SECOND: '0',
-      ...(v.redis ? { REDIS_URL: 'redis://127.0.0.1:6379', DEDUP_KEY_PREFIX: `bench:${Date.now()}:` } : {}),
+      ...(v.redis === undefined || redisUrls === undefined
+        ? {}
+        : {
+            REDIS_URL: v.redis === 'cluster' ? redisUrls.cluster : redisUrls.standalone,
+            REDIS_CLUSTER: String(v.redis === 'cluster'),
+            DEDUP_KEY_PREFIX: `bench:${Date.now()}:`,
+          }),
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -370,7 +389,8 @@ async function main(): Promise<void> {
   failIfItDies(sqsChild.proc, 'the SQS emulator');
   failIfItDies(sink.proc, 'the Step Functions sink');
   sqs = new SQSClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${sqsChild.port}` });
-  const withRedis = await redisUp();
+  redisUrls = await startRedisServers();
+  const withRedis = redisUrls !== undefined;
   const variants: Variant[] = [
     { name: 'naive', kind: 'naive', dupShare: 0 },
     ...(QUICK ? [] : [{ name: 'parallel sqs-consumer ×4', kind: 'parallel' as const, instances: 4, dupShare: 0 }]),
@@ -381,8 +401,20 @@ async function main(): Promise<void> {
     ...(QUICK ? [] : [{ name: 'relay (memory, 0%, no tracing)', kind: 'relay' as const, dupShare: 0, tracing: false }]),
     ...(withRedis
       ? [
-          ...(QUICK ? [] : [{ name: 'relay (redis, 0% dup)', kind: 'relay' as const, dupShare: 0, redis: true }]),
-          { name: 'relay (redis, 20% dup)', kind: 'relay' as const, dupShare: 0.2, redis: true },
+          ...(QUICK
+            ? []
+            : [{ name: 'relay (redis, 0% dup)', kind: 'relay' as const, dupShare: 0, redis: 'standalone' as const }]),
+          { name: 'relay (redis, 20% dup)', kind: 'relay' as const, dupShare: 0.2, redis: 'standalone' as const },
+          ...(QUICK
+            ? []
+            : [
+                {
+                  name: 'relay (redis cluster, 20% dup)',
+                  kind: 'relay' as const,
+                  dupShare: 0.2,
+                  redis: 'cluster' as const,
+                },
+              ]),
         ]
       : []),
   ];
@@ -481,6 +513,7 @@ async function main(): Promise<void> {
   writeFileSync(`${OUT}/latest.json`, `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(`${OUT}/latest.svg`, renderChart(summary));
   process.stdout.write(`wrote ${OUT}/latest.json and latest.svg in ${result.seconds.toFixed(0)} s\n`);
+  await redisUrls?.stop();
   sqsChild.proc.kill();
   sink.proc.kill();
   process.exit(0);
