@@ -48,6 +48,7 @@ const schema = z
     SFN_RATE_LIMIT_PER_SECOND: int(0, 100_000, 250),
     RETRY_BASE_DELAY_SECONDS: int(1, 43_200, 2),
     RETRY_MAX_DELAY_SECONDS: int(1, 43_200, 300),
+    FIFO_MAX_HAND_BACK_SECONDS: int(0, 43_200, 10),
     BREAKER_THRESHOLD: int(1, 10_000, 10),
     BREAKER_HALF_OPEN_AFTER_MS: int(100, 600_000, 5000),
     DEDUP_TTL_SECONDS: int(60, 31_622_400, 86_400),
@@ -113,6 +114,8 @@ export interface Config {
   rateLimitPerSecond: number;
   retryBaseDelaySeconds: number;
   retryMaxDelaySeconds: number;
+  /** On a FIFO source, the largest hand-back delay: a message handed back holds its whole group. */
+  fifoMaxHandBackSeconds: number;
   breakerThreshold: number;
   breakerHalfOpenAfterMs: number;
   dedupTtlSeconds: number;
@@ -179,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerSecond: e.SFN_RATE_LIMIT_PER_SECOND,
     retryBaseDelaySeconds: e.RETRY_BASE_DELAY_SECONDS,
     retryMaxDelaySeconds: e.RETRY_MAX_DELAY_SECONDS,
+    fifoMaxHandBackSeconds: e.FIFO_MAX_HAND_BACK_SECONDS,
     breakerThreshold: e.BREAKER_THRESHOLD,
     breakerHalfOpenAfterMs: e.BREAKER_HALF_OPEN_AFTER_MS,
     dedupTtlSeconds: e.DEDUP_TTL_SECONDS,

@@ -109,6 +109,8 @@ export class Pollers {
         'ApproximateFirstReceiveTimestamp',
         'SentTimestamp',
         'AWSTraceHeader',
+        // FIFO and fair queues: kept on the DLQ copy.
+        'MessageGroupId',
         ...((s.extraSystemAttributes ?? []) as never[]),
       ],
       shouldDeleteMessages: false,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Message, MessageAttributeValue, SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import type { DeadLetterReason } from './outcome.js';
 
@@ -160,6 +161,31 @@ export function deadLetterEntry(
     const size = entrySize(entry);
     if (size <= maxBytes || level === TRIM_ORDER.length) return { entry, trimmed, fits: size <= maxBytes };
   }
+}
+
+/** The group a DLQ entry goes to on a FIFO DLQ when its source message had none (a standard source). */
+export const DEFAULT_DLQ_GROUP = 'sfn-relay';
+
+/**
+ * Where a DLQ entry goes within the DLQ. The source message's group is kept (FIFO queues, and fair
+ * queues: a group on a standard queue). A FIFO DLQ also gets a deduplication id derived from the
+ * source message id, so a crash between the DLQ send and the delete cannot leave a second copy in
+ * the DLQ within SQS's 5-minute deduplication window.
+ */
+export function dlqRouting(
+  message: Message,
+  dlqFifo: boolean,
+): Pick<SendMessageBatchRequestEntry, 'MessageGroupId' | 'MessageDeduplicationId'> {
+  const group = message.Attributes?.MessageGroupId;
+  if (dlqFifo) {
+    return {
+      MessageGroupId: group ?? DEFAULT_DLQ_GROUP,
+      MessageDeduplicationId: createHash('sha256')
+        .update(`sfn-relay:dlq:${message.MessageId ?? ''}`)
+        .digest('hex'),
+    };
+  }
+  return group === undefined ? {} : { MessageGroupId: group };
 }
 
 /** Reads our attribute back from a DLQ message (CLI, tests); undefined when absent or not ours. */

@@ -6,6 +6,7 @@
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { SQS_MAX_MESSAGE_BYTES } from './deadLetter.js';
 import { errorNameOf } from './errors.js';
+import { isFifoQueueUrl } from './queueUrl.js';
 import { scrub } from './secret.js';
 
 /** What the relay reads of a queue. */
@@ -37,6 +38,7 @@ export interface PreflightSettings {
   sourceQueueUrl: string;
   dlqUrl: string;
   maxReceives: number;
+  fifoMaxHandBackSeconds: number;
 }
 
 const ATTRIBUTES = [
@@ -66,7 +68,7 @@ export async function readQueue(sqs: SQSClient, queueUrl: string): Promise<Queue
     Number.isFinite(Number(v)) && v !== undefined ? Number(v) : fallback;
   return {
     // The attribute is only present on FIFO queues; the `.fifo` suffix is required on them.
-    fifo: a.FifoQueue === 'true' || queueUrl.endsWith('.fifo'),
+    fifo: a.FifoQueue === 'true' || isFifoQueueUrl(queueUrl),
     maxMessageBytes: num(a.MaximumMessageSize, SQS_MAX_MESSAGE_BYTES),
     retentionSeconds: num(a.MessageRetentionPeriod, 345_600),
     contentBasedDeduplication: a.ContentBasedDeduplication === 'true',
@@ -115,6 +117,19 @@ export function compareQueues(source: QueueFacts, dlq: QueueFacts, s: PreflightS
           message: `DLQ takes ${dlq.maxMessageBytes} bytes, source ${source.maxMessageBytes}`,
         },
   );
+  if (source.fifo) {
+    checks.push({
+      name: 'fifo',
+      level: 'ok',
+      message: `SOURCE_QUEUE_URL is FIFO: DLQ entries keep each message's group and carry a deduplication id; hand-back delays are capped at FIFO_MAX_HAND_BACK_SECONDS=${s.fifoMaxHandBackSeconds} s, because a message handed back holds its whole group${source.contentBasedDeduplication ? '' : '; the queue has no content-based deduplication, so producers must send a MessageDeduplicationId (sfn-relay send-task-failure and publishTaskFailure do)'}`,
+    });
+  } else if (dlq.fifo) {
+    checks.push({
+      name: 'fifo',
+      level: 'ok',
+      message: `DLQ_URL is FIFO behind a standard source: DLQ entries keep a message's group (fair queues) or go to the group "sfn-relay", with a deduplication id`,
+    });
+  }
   const r = source.redrive;
   if (r === undefined) {
     checks.push({ name: 'redrive_policy', level: 'ok', message: 'the source queue has no redrive policy of its own' });

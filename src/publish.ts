@@ -7,6 +7,7 @@ import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type Context, context, propagation } from '@opentelemetry/api';
 import { InvalidEventError, RelayError } from './errors.js';
 import { DEFAULT_LIMITS, type EventLimits, type FailureEvent, validateEvent } from './event.js';
+import { isFifoQueueUrl } from './queueUrl.js';
 import { traceContextAttributes } from './traceContext.js';
 
 export interface PublishOptions {
@@ -20,11 +21,6 @@ export interface PublishOptions {
   messageGroupId?: string;
   /** FIFO only; default: the SHA-256 of the body (a repeat within SQS's 5-minute window is dropped). */
   messageDeduplicationId?: string;
-}
-
-/** Whether a queue URL names a FIFO queue (SQS requires the `.fifo` suffix on them). */
-export function isFifoQueueUrl(queueUrl: string): boolean {
-  return queueUrl.endsWith('.fifo');
 }
 
 /**

@@ -26,6 +26,8 @@ export interface RelaySettings {
   dlqUrl: string;
   /** The DLQ's MaximumMessageSize, when start-up could read it. */
   dlqMaxMessageBytes?: number;
+  /** The DLQ is FIFO (start-up read it; else the URL's `.fifo`). */
+  dlqFifo?: boolean;
   visibilityTimeoutSeconds: number;
   heartbeatIntervalSeconds: number;
   maxVisibilityExtensionSeconds: number;

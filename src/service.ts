@@ -14,6 +14,7 @@ import { createHttpServer, listen } from './http.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { type PreflightResult, preflight } from './preflight.js';
+import { isFifoQueueUrl } from './queueUrl.js';
 import { Relay } from './relay.js';
 import { LeanSfnClient } from './sfnHttp.js';
 import { createSqsClient, receiveTimeoutMs } from './sqs.js';
@@ -79,8 +80,10 @@ export async function startService(config: Config, options: ServiceOptions = {})
     sourceQueueUrl: config.sourceQueueUrl,
     dlqUrl: config.dlqUrl,
     maxReceives: config.maxReceives,
+    fifoMaxHandBackSeconds: config.fifoMaxHandBackSeconds,
   });
   logChecks(logger, checked);
+  const sourceFifo = checked.source?.fifo ?? isFifoQueueUrl(config.sourceQueueUrl);
 
   const shared = await createSharedState(
     { redis: config.redis, keyPrefix: config.dedupKeyPrefix, rateLimitPerSecond: config.rateLimitPerSecond },
@@ -112,13 +115,18 @@ export async function startService(config: Config, options: ServiceOptions = {})
     {
       sourceQueueUrl: config.sourceQueueUrl,
       dlqUrl: config.dlqUrl,
-      ...(checked.dlq === undefined ? {} : { dlqMaxMessageBytes: checked.dlq.maxMessageBytes }),
+      ...(checked.dlq === undefined
+        ? {}
+        : { dlqMaxMessageBytes: checked.dlq.maxMessageBytes, dlqFifo: checked.dlq.fifo }),
       visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
       heartbeatIntervalSeconds: config.heartbeatIntervalSeconds,
       maxVisibilityExtensionSeconds: config.maxVisibilityExtensionSeconds,
       maxReceives: config.maxReceives,
       retryBaseDelaySeconds: config.retryBaseDelaySeconds,
-      retryMaxDelaySeconds: config.retryMaxDelaySeconds,
+      // On FIFO, a message handed back holds its whole group for the delay: keep it short.
+      retryMaxDelaySeconds: sourceFifo
+        ? Math.max(1, Math.min(config.retryMaxDelaySeconds, config.fifoMaxHandBackSeconds))
+        : config.retryMaxDelaySeconds,
       dedupTtlSeconds: config.dedupTtlSeconds,
       // A token's own failures are remembered as long as its message can live in the queue.
       failureTtlSeconds: checked.source?.retentionSeconds ?? 1_209_600,

@@ -15,10 +15,11 @@ import {
 } from '@aws-sdk/client-sqs';
 import { type Context, context, type Span, SpanKind, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import { chunkEntries, type DeadLetterInfo, deadLetterEntry, SQS_MAX_MESSAGE_BYTES } from './deadLetter.js';
+import { chunkEntries, type DeadLetterInfo, deadLetterEntry, dlqRouting, SQS_MAX_MESSAGE_BYTES } from './deadLetter.js';
 import { errorNameOf } from './errors.js';
 import type { Metrics } from './metrics.js';
 import type { Evidence, Outcome } from './outcome.js';
+import { isFifoQueueUrl } from './queueUrl.js';
 import { scrub, shortHash } from './secret.js';
 import { endWithError, queueName, tracer } from './telemetry.js';
 import { traceContextAttributes } from './traceContext.js';
@@ -42,6 +43,8 @@ export interface SettleSettings {
   dlqUrl: string;
   /** The DLQ's MaximumMessageSize (read at start-up); entries are fitted to it. */
   dlqMaxMessageBytes?: number;
+  /** The DLQ is a FIFO queue: entries need a group and get a deduplication id. */
+  dlqFifo?: boolean;
 }
 
 export interface SettleDeps {
@@ -149,13 +152,14 @@ export class Settler {
     );
     const entries = items.map((f, i) => {
       const span = spans[i];
-      return deadLetterEntry(
+      const { entry } = deadLetterEntry(
         String(i),
         f.message,
         this.#info(f, now),
         span === undefined ? {} : traceContextAttributes(trace.setSpan(f.ctx, span)),
         this.#s.dlqMaxMessageBytes ?? SQS_MAX_MESSAGE_BYTES,
-      ).entry;
+      );
+      return { ...entry, ...dlqRouting(f.message, this.#s.dlqFifo ?? isFifoQueueUrl(this.#s.dlqUrl)) };
     });
     const refusals = await this.#sendToDlq(entries);
 

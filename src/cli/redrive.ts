@@ -29,7 +29,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { originalAttributes } from '../deadLetter.js';
 import { redriveHopeless } from '../outcome.js';
-import { isFifoQueueUrl } from '../publish.js';
+import { isFifoQueueUrl } from '../queueUrl.js';
 import { type Filter, handBack, matches, receive, toRow } from './dlqRead.js';
 
 export interface RedriveOptions {

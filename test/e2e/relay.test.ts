@@ -53,6 +53,8 @@ describe.each(['lean', 'sdk'])('relay end to end (SFN_CLIENT=%s)', (client) => {
       expected.set(i, { error, cause });
       return JSON.stringify({ taskToken: t(i), error, cause });
     };
+    // Hand-made SNS envelopes, beside the real deliveries of fifo.test.ts: they keep the
+    // fields fauxqs may not fill as real SNS does, and a broken Message.
     const sns = (inner: string) =>
       JSON.stringify({ Type: 'Notification', MessageId: 'm', TopicArn: 'arn:aws:sns:us-east-1:1:t', Message: inner });
     const eventBridge = (i: number, error: string, cause: string) => {
