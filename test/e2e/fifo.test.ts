@@ -119,13 +119,11 @@ describe('FIFO queues', () => {
         dedup: `t${i}`,
       })),
       // A second copy of ten events, with their own deduplication ids (a producer retrying after a timeout).
-      ...tasks
-        .slice(0, 10)
-        .map((t, i) => ({
-          body: JSON.stringify({ taskToken: t.token, error: `F${i}` }),
-          group: group(i),
-          dedup: `d${i}`,
-        })),
+      ...tasks.slice(0, 10).map((t, i) => ({
+        body: JSON.stringify({ taskToken: t.token, error: `F${i}` }),
+        group: group(i),
+        dedup: `d${i}`,
+      })),
       ...Array.from({ length: 5 }, (_, i) => ({ body: `poison ${i}`, group: group(i), dedup: `p${i}` })),
     ];
     await sendFifo(q.source, messages);
