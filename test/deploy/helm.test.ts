@@ -1,132 +1,258 @@
 /**
- * No `helm` binary here, so the chart is checked by what a reviewer would check: values against
- * the schema, every `.Values` path used by a template exists, every setting of the relay can be set,
- * and each template is well-formed YAML once its template actions are stripped.
+ * The chart through a real helm v4: `helm lint --strict` and `helm template` for the combinations
+ * operators use, every rendered object validated against the Kubernetes, KEDA and
+ * prometheus-operator schemas (kubernetes-models) plus a strict check for unknown fields, and the
+ * schema's refusals asserted from helm's own output. Offline, a few seconds.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { parse, parseAllDocuments } from 'yaml';
-import { ENV_NAMES } from '../../src/config.js';
+import { parse } from 'yaml';
+import { ENV_NAMES, loadConfig } from '../../src/config.js';
+import { shutdownBudgetSeconds } from '../../src/shutdown.js';
+import { CHART, helm, type K8sObject, render } from '../support/helm.js';
+import { unknownFields } from '../support/k8sStrict.js';
 
-const CHART = join(import.meta.dirname, '../../helm/sfn-failure-relay');
 const values = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as Record<string, unknown>;
-const schema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as object;
-const templateNames = readdirSync(join(CHART, 'templates')).filter((f) => f.endsWith('.yaml'));
-const templates = new Map(templateNames.map((f) => [f, readFileSync(join(CHART, 'templates', f), 'utf8')]));
-const allTemplateText = [...templates.values(), readFileSync(join(CHART, 'templates/NOTES.txt'), 'utf8')].join('\n');
+const QUEUES = {
+  sourceQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/task-failures',
+  dlqUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/task-failures-dlq',
+};
 
-const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
-const withQueues = (v: Record<string, unknown>): Record<string, unknown> => ({
-  ...v,
-  config: {
-    ...(v.config as object),
-    sourceQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/task-failures',
-    dlqUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/task-failures-dlq',
-  },
-});
+type Values = Record<string, unknown>;
 
-function errorsOf(v: unknown): string {
-  validate(v);
-  return JSON.stringify(validate.errors ?? []);
+/** Deep merge, for building value combinations. */
+function merge(a: Values, b: Values): Values {
+  const out: Values = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const prior = out[k];
+    out[k] =
+      typeof v === 'object' && v !== null && !Array.isArray(v) && typeof prior === 'object' && prior !== null
+        ? merge(prior as Values, v as Values)
+        : v;
+  }
+  return out;
 }
 
-describe('values.schema.json', () => {
-  it('accepts values.yaml once the queue URLs are given', () => {
-    expect(validate(withQueues(values)), errorsOf(withQueues(values))).toBe(true);
-  });
+const COMBINATIONS: Record<string, Values> = {
+  defaults: {},
+  keda: { config: { region: 'eu-west-1' }, keda: { enabled: true } },
+  'keda with roleArn': {
+    config: { region: 'eu-west-1' },
+    keda: { enabled: true, identityOwner: 'keda', roleArn: 'arn:aws:iam::123456789012:role/keda-sqs' },
+  },
+  hpa: { autoscaling: { enabled: true } },
+  serviceMonitor: { serviceMonitor: { enabled: true } },
+  networkPolicy: { networkPolicy: { enabled: true } },
+  'redis from secrets, cluster, TLS': {
+    redis: {
+      existingSecret: 'relay-redis',
+      cluster: true,
+      username: 'relay',
+      passwordSecret: 'relay-redis-auth',
+      tls: { caSecret: 'relay-redis-ca' },
+    },
+  },
+  'otlp on': { otel: { tracesExporter: 'otlp', exporterEndpoint: 'http://otel-collector.observability:4318' } },
+  irsa: { serviceAccount: { roleArn: 'arn:aws:iam::123456789012:role/sfn-failure-relay' } },
+  'VPC endpoints': {
+    config: {
+      sqsEndpoint: 'https://vpce-0123-sqs.sqs.eu-west-1.vpce.amazonaws.com',
+      sfnEndpoint: 'https://vpce-0123-states.states.eu-west-1.vpce.amazonaws.com',
+    },
+  },
+};
+COMBINATIONS['all together'] = Object.entries(COMBINATIONS)
+  .filter(([name]) => name !== 'hpa' && name !== 'keda')
+  .reduce((acc, [, v]) => merge(acc, v), {});
 
-  it('rejects a missing queue URL', () => {
-    expect(validate(values)).toBe(false);
-    expect(errorsOf(values)).toContain('/config/sourceQueueUrl');
-    const { sourceQueueUrl: _, ...rest } = withQueues(values).config as Record<string, unknown>;
-    expect(validate({ ...values, config: rest })).toBe(false);
-  });
+const withQueues = (v: Values): Values => merge(v, { config: QUEUES });
 
-  it('rejects a wrong value type', () => {
-    const v = withQueues(values);
-    expect(validate({ ...v, replicaCount: 'two' })).toBe(false);
-    expect(validate({ ...v, config: { ...(v.config as object), pollers: '4' } })).toBe(false);
-    expect(validate({ ...v, keda: { ...(v.keda as object), enabled: 'yes' } })).toBe(false);
-    expect(validate({ ...v, config: { ...(v.config as object), typoSetting: 1 } })).toBe(false);
-  });
+/** The model (module and interface) for each kind the chart renders. */
+const MODELS: Record<string, [string, string]> = {
+  'apps/v1/Deployment': ['kubernetes-models/apps/v1/Deployment', 'IDeployment'],
+  'v1/Service': ['kubernetes-models/v1/Service', 'IService'],
+  'v1/ServiceAccount': ['kubernetes-models/v1/ServiceAccount', 'IServiceAccount'],
+  'v1/ConfigMap': ['kubernetes-models/v1/ConfigMap', 'IConfigMap'],
+  'policy/v1/PodDisruptionBudget': ['kubernetes-models/policy/v1/PodDisruptionBudget', 'IPodDisruptionBudget'],
+  'autoscaling/v2/HorizontalPodAutoscaler': [
+    'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler',
+    'IHorizontalPodAutoscaler',
+  ],
+  'networking.k8s.io/v1/NetworkPolicy': ['kubernetes-models/networking.k8s.io/v1/NetworkPolicy', 'INetworkPolicy'],
+  'keda.sh/v1alpha1/ScaledObject': ['@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject', 'IScaledObject'],
+  'keda.sh/v1alpha1/TriggerAuthentication': [
+    '@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication',
+    'ITriggerAuthentication',
+  ],
+  'monitoring.coreos.com/v1/ServiceMonitor': [
+    '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor',
+    'IServiceMonitor',
+  ],
+  'monitoring.coreos.com/v1/PrometheusRule': [
+    '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule',
+    'IPrometheusRule',
+  ],
+};
 
-  it('rejects KEDA and the HPA together, and KEDA without a region', () => {
-    const v = withQueues(values);
-    const keda = { ...(v.keda as object), enabled: true };
-    const config = { ...(v.config as object), region: 'eu-west-1' };
-    expect(validate({ ...v, config, keda }), errorsOf({ ...v, config, keda })).toBe(true);
-    expect(validate({ ...v, config, keda, autoscaling: { ...(v.autoscaling as object), enabled: true } })).toBe(false);
-    expect(validate({ ...v, keda })).toBe(false);
+async function validateObject(o: K8sObject): Promise<string[]> {
+  const key = `${o.apiVersion}/${o.kind}`;
+  const model = MODELS[key];
+  if (model === undefined) return [`${key}: no model to validate it against`];
+  const [module, iface] = model;
+  const Model = (await import(module))[iface.slice(1)] as new (d: unknown) => { validate(): void };
+  const problems: string[] = [];
+  try {
+    new Model(o).validate();
+  } catch (err) {
+    problems.push(`${key} ${o.metadata.name}: ${(err as Error).message.slice(0, 500)}`);
+  }
+  for (const p of unknownFields(o, module, iface)) problems.push(`${key} ${o.metadata.name}${p}`);
+  return problems;
+}
+
+const kinds = (objects: K8sObject[]) => objects.map((o) => o.kind).sort();
+const deploymentOf = (objects: K8sObject[]) => objects.find((o) => o.kind === 'Deployment') as K8sObject;
+
+describe.each(Object.entries(COMBINATIONS))('the chart with %s', (_name, combination) => {
+  it('passes helm lint --strict, renders, and every object is valid against its schema with no unknown field', async () => {
+    const v = withQueues(combination);
+    const lint = helm(['lint', '--strict'], v);
+    expect(lint.code, lint.stdout + lint.stderr).toBe(0);
+    const objects = render(v);
+    expect(objects.length).toBeGreaterThanOrEqual(4);
+    const problems = (await Promise.all(objects.map(validateObject))).flat();
+    expect(problems).toEqual([]);
   });
 });
 
-describe('templates', () => {
-  it('use only .Values paths that exist in values.yaml', () => {
-    const used = new Set([...allTemplateText.matchAll(/\.Values\.([A-Za-z0-9_.]+)/g)].map((m) => m[1] ?? ''));
+describe('the schema check', () => {
+  it('names a misspelled or unknown field that the models alone let through', async () => {
+    const deployment = deploymentOf(render(withQueues({})));
+    const container = deployment.spec.template.spec.containers[0];
+    container.imagePullPolcy = 'Always';
+    container.resources.limits.memory = '512Mi';
+    deployment.spec.template.spec.topologySpreadConstraint = [];
+    const problems = await validateObject(deployment);
+    expect(problems).toEqual([
+      expect.stringMatching(/spec\.template\.spec\.containers\[0\]\.imagePullPolcy: not a field/),
+      expect.stringMatching(/spec\.template\.spec\.topologySpreadConstraint: not a field/),
+    ]);
+    const scaled = render(withQueues(COMBINATIONS.keda ?? {})).find((o) => o.kind === 'ScaledObject') as K8sObject;
+    scaled.spec.triggers[0].authRef = { name: 'x' };
+    expect(await validateObject(scaled)).toEqual([expect.stringMatching(/triggers\[0\]\.authRef: not a field/)]);
+  });
+});
+
+describe('the chart renders what each setting promises', () => {
+  it('KEDA: a ScaledObject on the queue with AWS pod identity, no replicas in the Deployment', () => {
+    const objects = render(withQueues(COMBINATIONS.keda ?? {}));
+    expect(kinds(objects)).toEqual(expect.arrayContaining(['ScaledObject', 'TriggerAuthentication']));
+    const scaled = objects.find((o) => o.kind === 'ScaledObject');
+    expect(scaled?.spec.triggers[0]).toMatchObject({
+      type: 'aws-sqs-queue',
+      metadata: { queueURL: QUEUES.sourceQueueUrl, awsRegion: 'eu-west-1', activationQueueLength: '0' },
+    });
+    expect(objects.find((o) => o.kind === 'TriggerAuthentication')?.spec.podIdentity).toMatchObject({
+      provider: 'aws',
+    });
+    expect(deploymentOf(objects).spec.replicas).toBeUndefined();
+    const withRole = render(withQueues(COMBINATIONS['keda with roleArn'] ?? {}));
+    // A role to assume replaces the identity owner (KEDA ignores one beside the other).
+    expect(withRole.find((o) => o.kind === 'TriggerAuthentication')?.spec.podIdentity).toEqual({
+      provider: 'aws',
+      roleArn: 'arn:aws:iam::123456789012:role/keda-sqs',
+    });
+  });
+
+  it('sets every environment variable the relay reads (all together), Redis secrets by reference, the CA mounted', () => {
+    const deployment = deploymentOf(render(withQueues(COMBINATIONS['all together'] ?? {})));
+    const container = deployment.spec.template.spec.containers[0];
+    const env = new Map<string, { value?: string; valueFrom?: unknown }>(
+      container.env.map((e: { name: string }) => [e.name, e]),
+    );
+    expect(ENV_NAMES.filter((n) => !env.has(n))).toEqual([]);
+    expect(env.get('REDIS_URL')?.valueFrom).toEqual({ secretKeyRef: { name: 'relay-redis', key: 'url' } });
+    expect(env.get('REDIS_PASSWORD')?.valueFrom).toEqual({
+      secretKeyRef: { name: 'relay-redis-auth', key: 'password' },
+    });
+    expect(env.get('REDIS_TLS_CA_FILE')?.value).toBe('/etc/sfn-relay/redis-ca/ca.pem');
+    expect(container.volumeMounts).toEqual([
+      { name: 'redis-ca', mountPath: '/etc/sfn-relay/redis-ca', readOnly: true },
+    ]);
+    expect(deployment.spec.template.spec.volumes[0].secret.secretName).toBe('relay-redis-ca');
+    // The configuration the chart renders is one the relay accepts.
+    const plain = Object.fromEntries([...env].filter(([, e]) => e.value !== undefined).map(([k, e]) => [k, e.value]));
+    expect(() => loadConfig({ ...plain, REDIS_URL: 'rediss://relay-redis:6379' })).not.toThrow();
+  });
+
+  it('hardens the pod and computes the grace period from the settings as the relay does', () => {
+    for (const settings of [
+      {},
+      { drainTimeoutSeconds: 10, sfnMaxAttempts: 1, sfnRequestTimeoutMs: 2000 },
+      { drainTimeoutSeconds: 60, sfnMaxAttempts: 5, sfnRequestTimeoutMs: 10_000 },
+    ]) {
+      const deployment = deploymentOf(render(withQueues({ config: settings, otel: { exportTimeoutMs: 3000 } })));
+      const c = { ...(values.config as Values), ...settings } as Record<string, number>;
+      const expected = shutdownBudgetSeconds({
+        drainTimeoutSeconds: c.drainTimeoutSeconds ?? 0,
+        sfnMaxAttempts: c.sfnMaxAttempts ?? 0,
+        sfnRequestTimeoutMs: c.sfnRequestTimeoutMs ?? 0,
+        telemetryFlushTimeoutMs: 3000,
+      });
+      expect(deployment.spec.template.spec.terminationGracePeriodSeconds, JSON.stringify(settings)).toBe(expected);
+    }
+    const pod = deploymentOf(render(withQueues({}))).spec.template.spec;
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(pod.containers[0].securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.containers[0].livenessProbe.httpGet.path).toBe('/healthz');
+    expect(pod.containers[0].readinessProbe.httpGet.path).toBe('/readyz');
+  });
+});
+
+describe("the chart's refusals, in helm's own words", () => {
+  const refused = (v: Values) => {
+    const r = helm(['template', 'relay'], v);
+    expect(r.code).not.toBe(0);
+    return r.stderr;
+  };
+
+  it('refuses missing queue URLs, KEDA with the HPA, KEDA without a region, unknown settings', () => {
+    expect(refused({})).toMatch(/values don't meet the specifications of the schema.*sourceQueueUrl/s);
+    expect(
+      refused(withQueues({ keda: { enabled: true }, autoscaling: { enabled: true }, config: { region: 'eu-west-1' } })),
+    ).toMatch(/schema/);
+    expect(refused(withQueues({ keda: { enabled: true } }))).toMatch(/region/);
+    expect(refused(withQueues({ config: { typoSetting: 1 } }))).toMatch(/typoSetting/);
+    expect(refused(withQueues({ replicaCount: 'two' }))).toMatch(/replicaCount/);
+  });
+});
+
+describe('the templates', () => {
+  it('use only .Values paths that exist in values.yaml (helm renders a missing one as empty)', () => {
+    const dir = join(CHART, 'templates');
+    const text = readdirSync(dir)
+      .map((f) => readFileSync(join(dir, f), 'utf8'))
+      .join('\n');
+    const used = new Set([...text.matchAll(/\.Values\.([A-Za-z0-9_.]+)/g)].map((m) => m[1] ?? ''));
     expect(used.size).toBeGreaterThan(40);
     const missing = [...used].filter((path) => {
       let node: unknown = values;
       for (const key of path.split('.')) {
         if (typeof node !== 'object' || node === null || !(key in node)) return true;
-        node = (node as Record<string, unknown>)[key];
+        node = (node as Values)[key];
       }
       return false;
     });
     expect(missing).toEqual([]);
-  });
-
-  it('can set every environment variable the relay reads', () => {
-    const deployment = templates.get('deployment.yaml') ?? '';
-    const unset = ENV_NAMES.filter((name) => !deployment.includes(`- name: ${name}\n`));
-    expect(unset).toEqual([]);
-    expect(deployment).toContain('extraEnv');
-  });
-
-  it('are well-formed YAML once template actions are stripped', () => {
-    for (const [name, text] of templates) {
-      const stripped = text
-        .split('\n')
-        // Lines that are only a template action render to nothing or to an indented block.
-        .filter((line) => !/^\s*\{\{-?[^}]*-?\}\}\s*$/.test(line))
-        .map((line) => line.replace(/\{\{-?[^}]*?-?\}\}/g, 'X'))
-        .join('\n');
-      const docs = parseAllDocuments(stripped);
-      for (const doc of docs) {
-        expect(doc.errors, `${name}: ${doc.errors.map((e) => e.message).join('; ')}`).toEqual([]);
-        const obj = doc.toJS() as { apiVersion?: string; kind?: string } | null;
-        if (obj === null) continue;
-        expect(obj.apiVersion, name).toBeTruthy();
-        expect(obj.kind, name).toBeTruthy();
-      }
-    }
-  });
-
-  it('harden the pod and derive the grace period from the drain deadline', () => {
-    const deployment = templates.get('deployment.yaml') ?? '';
-    expect(deployment).toContain('terminationGracePeriodSeconds: {{ include "relay.gracePeriodSeconds" . }}');
-    expect(deployment).toMatch(/livenessProbe:\s+httpGet:\s+path: \/healthz/);
-    expect(deployment).toMatch(/readinessProbe:\s+httpGet:\s+path: \/readyz/);
-    expect(deployment).toContain('startupProbe:');
-    expect(deployment).toContain('automountServiceAccountToken:');
-    expect(values.podSecurityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
-    expect(values.securityContext).toMatchObject({
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      capabilities: { drop: ['ALL'] },
-    });
-    expect((values.serviceAccount as { automountToken: boolean }).automountToken).toBe(false);
-  });
-
-  it('scale with KEDA on the SQS queue with AWS pod identity, or with an HPA, never both', () => {
-    const scaled = templates.get('scaledobject.yaml') ?? '';
-    expect(scaled).toContain('type: aws-sqs-queue');
-    expect(scaled).toMatch(/queueURL:.*queueLength:.*activationQueueLength:/s);
-    expect(scaled).toMatch(/podIdentity:\s+provider: aws/);
-    expect(templates.get('deployment.yaml')).toContain(
-      'fail "keda.enabled and autoscaling.enabled are mutually exclusive',
-    );
-    expect(templates.get('serviceaccount.yaml')).toContain('eks.amazonaws.com/role-arn');
   });
 });

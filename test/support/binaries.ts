@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 const PACKAGES: Record<string, string> = {
   'redis-server': 'redis-server',
   'redis-cli': 'redis-tools',
+  unzip: 'unzip',
   openssl: 'openssl',
   prometheus: 'prometheus',
   promtool: 'prometheus',
