@@ -34,6 +34,7 @@ export function healthChecks(config: Config, p: HealthParts): { live: () => Chec
   const limit = stuckAfterMs(config);
   const sourceChecked = p.preflight.source !== undefined;
   const checks = Object.fromEntries(p.preflight.checks.map((c) => [c.name, c.level]));
+  let reached = sourceChecked;
   return {
     live: () => {
       const mode = p.pollers.mode;
@@ -45,10 +46,19 @@ export function healthChecks(config: Config, p: HealthParts): { live: () => Chec
         detail: { pollers: mode, longest_busy_ms: longestBusyMs, longest_since_receive_ms: longestSinceReceiveMs },
       };
     },
+    /**
+     * Ready once the relay has reached its source queue (its configuration and permissions work),
+     * until it drains. Later outages — SQS, Step Functions (the breaker), Redis — do not make it
+     * unready: its Service carries no traffic readiness would steer, and every pod turning unready
+     * at once would make the PodDisruptionBudget block every node drain for the outage's length.
+     * They are fields here, metrics and alerts instead. A pod with a bad configuration never
+     * becomes ready, so a rollout onto it stalls.
+     */
     ready: () => {
       const queue = p.pollers.reachable ?? sourceChecked;
+      if (queue) reached = true;
       const stopping = p.stopping();
-      const ok = !stopping && queue && p.breaker.state !== 'open';
+      const ok = !stopping && reached;
       const dlq = p.relay.dlqHealth;
       return {
         ok,

@@ -219,6 +219,42 @@ describe('the chart renders what each setting promises', () => {
   });
 });
 
+describe('the chart for operators', () => {
+  it('keeps a disruption budget only where more than one replica runs, and spreads replicas over zones and nodes', () => {
+    expect(kinds(render(withQueues({})))).toContain('PodDisruptionBudget');
+    expect(kinds(render(withQueues({ replicaCount: 1 })))).not.toContain('PodDisruptionBudget');
+    expect(
+      kinds(render(withQueues({ ...COMBINATIONS.keda, keda: { enabled: true, maxReplicaCount: 1 } }))),
+    ).not.toContain('PodDisruptionBudget');
+    const spread = deploymentOf(render(withQueues({}))).spec.template.spec.topologySpreadConstraints;
+    expect(spread.map((c: { topologyKey: string }) => c.topologyKey)).toEqual([
+      'topology.kubernetes.io/zone',
+      'kubernetes.io/hostname',
+    ]);
+    expect(spread.every((c: { whenUnsatisfiable: string }) => c.whenUnsatisfiable === 'ScheduleAnyway')).toBe(true);
+  });
+
+  it('pins the image by digest when one is given', () => {
+    const digest = `sha256:${'a'.repeat(64)}`;
+    const image = (v: Values) => deploymentOf(render(withQueues(v))).spec.template.spec.containers[0].image;
+    expect(image({ image: { repository: 'r.example/relay', tag: '1.2.3' } })).toBe('r.example/relay:1.2.3');
+    expect(image({ image: { repository: 'r.example/relay', tag: '1.2.3', digest } })).toBe(`r.example/relay@${digest}`);
+  });
+
+  it('lets every credential path the chart documents through its NetworkPolicy', () => {
+    const egressOf = (v: Values) =>
+      JSON.stringify(
+        render(withQueues(merge({ networkPolicy: { enabled: true } }, v))).find((o) => o.kind === 'NetworkPolicy')?.spec
+          .egress,
+      );
+    // IRSA: STS over 443 (with the AWS APIs); Pod Identity: its node agent, by default.
+    expect(egressOf({})).toContain('"port":443');
+    expect(egressOf({})).toContain('169.254.170.23/32');
+    expect(egressOf({})).not.toContain('169.254.169.254');
+    expect(egressOf({ networkPolicy: { allowInstanceMetadata: true } })).toContain('169.254.169.254/32');
+  });
+});
+
 describe("the chart's refusals, in helm's own words", () => {
   const refused = (v: Values) => {
     const r = helm(['template', 'relay'], v);

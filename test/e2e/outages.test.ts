@@ -118,6 +118,51 @@ describe('a DLQ that refuses sends', () => {
   });
 });
 
+describe('readiness and start-up', () => {
+  it('is not ready until the source queue answers, and says once, clearly, that there are no credentials', async () => {
+    const missing = await startRelayProcess(
+      relayEnv(`${emu.sqs.endpoint}/000000000000/no-such-queue`, 'http://q/1/dlq'),
+    );
+    relays.push(missing);
+    expect(await missing.status('/readyz')).toBe(503);
+    const detail = (await (await fetch(`http://127.0.0.1:${missing.port}/readyz`)).json()) as {
+      checks: Record<string, string>;
+    };
+    expect(detail.checks.source_queue).toBe('error');
+    expect(missing.output()).toMatch(/"level":"error".*"check":"source_queue".*SOURCE_QUEUE_URL did not answer/);
+    missing.child.kill('SIGTERM');
+    await missing.exited;
+
+    const q = { source: await emu.sqs.createQueue(`nocreds-${randomUUID().slice(0, 8)}`), dlq: 'http://q/1/dlq' };
+    const noCredentials = await startRelayProcess({
+      ...relayEnv(q.source, q.dlq),
+      AWS_ACCESS_KEY_ID: '',
+      AWS_SECRET_ACCESS_KEY: '',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_CONFIG_FILE: '/nonexistent',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+    });
+    relays.push(noCredentials);
+    await waitFor(
+      'a few receives to fail',
+      async () => sumMetric(await noCredentials.metrics(), 'sfn_relay_sqs_errors_total', { operation: 'receive' }) >= 3,
+      {
+        timeoutMs: 20_000,
+      },
+    );
+    const lines = noCredentials.output().split('\n');
+    expect(lines.filter((l) => l.includes('"check":"credentials"'))).toHaveLength(1);
+    expect(lines.find((l) => l.includes('"check":"credentials"'))).toMatch(
+      /no usable AWS credentials .*AWS_ACCESS_KEY_ID/,
+    );
+    // Said once, not on every failed receive.
+    expect(lines.filter((l) => l.includes('"msg":"receive failed"'))).toHaveLength(1);
+    expect(await noCredentials.status('/readyz')).toBe(503);
+    noCredentials.child.kill('SIGTERM');
+    expect(await noCredentials.exited).toBe(0);
+  });
+});
+
 describe('shutdown', () => {
   it('exits 0 within the computed grace period while Step Functions and the trace collector both hang, and loses nothing', async () => {
     const name = `hang-${randomUUID().slice(0, 8)}`;
