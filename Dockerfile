@@ -4,18 +4,21 @@
 ARG NODE_IMAGE=node:24-bookworm
 ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
 
-# 1. Compile TypeScript to JavaScript.
+# 1. Compile TypeScript to JavaScript. Source maps and declarations are not shipped.
 FROM ${NODE_IMAGE} AS build
+# A CA bundle (a path inside the build) for a registry behind a TLS-inspecting proxy; build stages only.
+ARG NODE_EXTRA_CA_CERTS
 WORKDIR /app
 COPY package.json package-lock.json ./
 # The image already has Node 24: skip install scripts (the `node` dev package fetches its own).
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json
+RUN npx tsc -p tsconfig.build.json && find dist \( -name '*.map' -o -name '*.d.ts' \) -delete
 
 # 2. Production dependencies only.
 FROM ${NODE_IMAGE} AS deps
+ARG NODE_EXTRA_CA_CERTS
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
@@ -30,9 +33,11 @@ LABEL org.opencontainers.image.title="sfn-failure-relay" \
 WORKDIR /app
 ENV NODE_ENV=production \
     HTTP_PORT=8080
-COPY --from=deps --chown=65532:65532 /app/node_modules ./node_modules
-COPY --from=build --chown=65532:65532 /app/dist ./dist
-COPY --chown=65532:65532 package.json ./
+# Owned by root and read-only to the app user: the process cannot rewrite its own code, even where
+# the root filesystem is writable.
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
 # Numeric user (distroless "nonroot"), so Kubernetes can verify runAsNonRoot.
 USER 65532:65532
 EXPOSE 8080

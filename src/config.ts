@@ -53,6 +53,7 @@ const schema = z
     BREAKER_HALF_OPEN_AFTER_MS: int(100, 600_000, 5000),
     DEDUP_TTL_SECONDS: int(60, 31_622_400, 86_400),
     DEDUP_KEY_PREFIX: z.string().min(1).max(200).default('sfn-relay:'),
+    DEDUP_MEMORY_MAX_MB: int(1, 65_536, 40),
     OVERLONG_TEXT: z.enum(['truncate', 'reject']).default('truncate'),
     MAX_BODY_BYTES: int(1024, 1_048_576, 1_048_576),
     DRAIN_TIMEOUT_SECONDS: int(1, 3600, 25),
@@ -120,6 +121,8 @@ export interface Config {
   breakerHalfOpenAfterMs: number;
   dedupTtlSeconds: number;
   dedupKeyPrefix: string;
+  /** Memory the in-process done-records may take; the oldest go first past it. */
+  dedupMemoryMaxMb: number;
   overlongText: Env['OVERLONG_TEXT'];
   maxBodyBytes: number;
   drainTimeoutSeconds: number;
@@ -187,6 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     breakerHalfOpenAfterMs: e.BREAKER_HALF_OPEN_AFTER_MS,
     dedupTtlSeconds: e.DEDUP_TTL_SECONDS,
     dedupKeyPrefix: e.DEDUP_KEY_PREFIX,
+    dedupMemoryMaxMb: e.DEDUP_MEMORY_MAX_MB,
     overlongText: e.OVERLONG_TEXT,
     maxBodyBytes: e.MAX_BODY_BYTES,
     drainTimeoutSeconds: e.DRAIN_TIMEOUT_SECONDS,

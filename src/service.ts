@@ -86,7 +86,12 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const sourceFifo = checked.source?.fifo ?? isFifoQueueUrl(config.sourceQueueUrl);
 
   const shared = await createSharedState(
-    { redis: config.redis, keyPrefix: config.dedupKeyPrefix, rateLimitPerSecond: config.rateLimitPerSecond },
+    {
+      redis: config.redis,
+      keyPrefix: config.dedupKeyPrefix,
+      rateLimitPerSecond: config.rateLimitPerSecond,
+      memoryMegabytes: config.dedupMemoryMaxMb,
+    },
     logger,
     metrics,
   );

@@ -3,6 +3,7 @@
  * knows) with the in-process store as the fallback, or in process only without Redis.
  */
 import { Cluster } from 'ioredis';
+import { bytesPerEntry } from './dedup/doneTable.js';
 import { FallbackDedupStore } from './dedup/fallback.js';
 import { MemoryDedupStore } from './dedup/memory.js';
 import { RedisDedupStore } from './dedup/redis.js';
@@ -24,12 +25,30 @@ export interface SharedSettings {
   redis: RedisSettings | undefined;
   keyPrefix: string;
   rateLimitPerSecond: number;
+  /** DEDUP_MEMORY_MAX_MB: the in-process done-records' budget. */
+  memoryMegabytes: number;
+}
+
+/**
+ * While Redis is the store, the in-process one only mirrors what a fallback needs: the tokens done
+ * in the last 15 minutes, the window in which copies of a token arrive (redeliveries, producer and
+ * SNS retries). At the rate limit that is rate × 900 entries; its budget is sized for that.
+ */
+export const MIRROR_TTL_MS = 15 * 60 * 1000;
+
+export function mirrorMegabytes(s: SharedSettings): number {
+  if (s.rateLimitPerSecond <= 0) return Math.max(1, Math.ceil(s.memoryMegabytes / 4));
+  const bytes = s.rateLimitPerSecond * (MIRROR_TTL_MS / 1000) * bytesPerEntry();
+  return Math.max(1, Math.min(s.memoryMegabytes, Math.ceil(bytes / 1024 / 1024)));
 }
 
 /** Throws a ConfigError when Redis cannot ever work as configured (TLS trust, credentials, mode). */
 export async function createSharedState(s: SharedSettings, logger: Logger, metrics: Metrics): Promise<SharedState> {
-  const memory = new MemoryDedupStore();
-  const sweep = setInterval(() => memory.sweep(), 60_000);
+  const memory = new MemoryDedupStore({
+    memoryMegabytes: s.redis === undefined ? s.memoryMegabytes : mirrorMegabytes(s),
+  });
+  // A little every second: no sweep holds the event loop for long.
+  const sweep = setInterval(() => memory.sweep(), 1000);
   sweep.unref();
   let redis: RedisClient | undefined;
   let redisStatus: RedisStatus | undefined;
@@ -52,6 +71,7 @@ export async function createSharedState(s: SharedSettings, logger: Logger, metri
       probe: () =>
         client instanceof Cluster ? Promise.all(client.nodes('master').map((n) => n.ping())) : client.ping(),
       probeIntervalMs: 1000,
+      mirrorTtlMs: MIRROR_TTL_MS,
       isConnectionError,
       onCommandError: (err) => status.commandError('dedup', err),
       logger,

@@ -18,6 +18,8 @@ export interface FallbackOptions {
   degradeAfterMs?: number;
   /** Whether an error means "unreachable" (switch); anything else is a command error (report, no switch). */
   isConnectionError: (err: unknown) => boolean;
+  /** While the primary answers, the in-process mirror keeps done-records this long at most. */
+  mirrorTtlMs?: number;
   onCommandError?: (err: unknown) => void;
   logger: Logger;
   onChange?: (kind: StoreKind) => void;
@@ -51,7 +53,14 @@ export class FallbackDedupStore implements DedupStore {
   constructor(primary: DedupStore, secondary: MemoryDedupStore, options: FallbackOptions) {
     this.#primary = primary;
     this.#secondary = secondary;
-    this.#o = { probesToRecover: 3, minDegradedMs: 5000, degradeAfterMs: 5000, now: Date.now, ...options };
+    this.#o = {
+      probesToRecover: 3,
+      minDegradedMs: 5000,
+      degradeAfterMs: 5000,
+      mirrorTtlMs: Number.POSITIVE_INFINITY,
+      now: Date.now,
+      ...options,
+    };
   }
 
   /** The store that answers now. */
@@ -131,8 +140,9 @@ export class FallbackDedupStore implements DedupStore {
   }
 
   async complete(hash: string, ttlMs: number): Promise<void> {
-    // Record in both: while degraded, the memory record still answers this replica's duplicates.
-    await this.#secondary.complete(hash, ttlMs);
+    // Record in both: should Redis go away, the memory record answers this replica's duplicates.
+    // While Redis answers, the mirror keeps only the window a fallback needs.
+    await this.#secondary.complete(hash, this.#degraded ? ttlMs : Math.min(ttlMs, this.#o.mirrorTtlMs));
     await this.#run((s) => (s === this.#secondary ? Promise.resolve() : s.complete(hash, ttlMs)));
   }
 

@@ -1,80 +1,73 @@
+import { DoneTable, entriesForBudget } from './doneTable.js';
 import type { ClaimResult, DedupStore } from './store.js';
-
-interface Entry {
-  /** `undefined` once the hash is done. */
-  owner: string | undefined;
-  expiresAt: number;
-}
 
 const MAX_FAILURE_COUNTERS = 100_000;
 
 export interface MemoryStoreOptions {
   now?: () => number;
-  /** Oldest entries are evicted past this many (bounded memory at high volume). */
+  /** Done-records kept at most (the oldest go first); default: what `memoryMegabytes` holds. */
   maxEntries?: number;
+  /** The memory the done-records may take (DEDUP_MEMORY_MAX_MB). */
+  memoryMegabytes?: number;
 }
 
 /**
- * The one-replica store. A Map keeps insertion order, so eviction of the oldest entry and the
- * sweep of expired ones are both cheap.
+ * The one-replica store, and the fallback for Redis. Done-records live in a compact table (no
+ * object per entry; expiry swept a little at a time, oldest first); claims, of which there are at
+ * most as many as messages in flight, and failure counts, of which there are as many as failing
+ * tokens, in small maps.
  */
 export class MemoryDedupStore implements DedupStore {
   readonly kind = 'memory' as const;
-  readonly #entries = new Map<string, Entry>();
+  readonly #done: DoneTable;
+  readonly #claims = new Map<string, { owner: string; expiresAt: number }>();
   readonly #failures = new Map<string, { count: number; expiresAt: number }>();
   readonly #now: () => number;
-  readonly #maxEntries: number;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#now = options.now ?? Date.now;
-    this.#maxEntries = options.maxEntries ?? 1_000_000;
+    const entries = options.maxEntries ?? entriesForBudget(options.memoryMegabytes ?? 40);
+    this.#done = new DoneTable(entries, this.#now());
   }
 
+  /** Done-records held (expired ones not yet swept included). */
   get size(): number {
-    return this.#entries.size;
+    return this.#done.size;
   }
 
-  #live(hash: string): Entry | undefined {
-    const entry = this.#entries.get(hash);
-    if (entry !== undefined && entry.expiresAt <= this.#now()) {
-      this.#entries.delete(hash);
+  get maxEntries(): number {
+    return this.#done.maxEntries;
+  }
+
+  #claim(hash: string): { owner: string; expiresAt: number } | undefined {
+    const c = this.#claims.get(hash);
+    if (c !== undefined && c.expiresAt <= this.#now()) {
+      this.#claims.delete(hash);
       return undefined;
     }
-    return entry;
-  }
-
-  #set(hash: string, entry: Entry): void {
-    // Re-insert so the Map's order stays the order of last write.
-    this.#entries.delete(hash);
-    this.#entries.set(hash, entry);
-    while (this.#entries.size > this.#maxEntries) {
-      const oldest = this.#entries.keys().next();
-      if (oldest.done) break;
-      this.#entries.delete(oldest.value);
-    }
+    return c;
   }
 
   async claim(hash: string, owner: string, leaseMs: number): Promise<ClaimResult> {
-    const entry = this.#live(hash);
-    if (entry === undefined || entry.owner === owner) {
-      this.#set(hash, { owner, expiresAt: this.#now() + leaseMs });
-      return 'claimed';
-    }
-    return entry.owner === undefined ? 'done' : 'busy';
+    if (this.#done.has(hash, this.#now())) return 'done';
+    const c = this.#claim(hash);
+    if (c !== undefined && c.owner !== owner) return 'busy';
+    this.#claims.set(hash, { owner, expiresAt: this.#now() + leaseMs });
+    return 'claimed';
   }
 
   async complete(hash: string, ttlMs: number): Promise<void> {
-    this.#set(hash, { owner: undefined, expiresAt: this.#now() + ttlMs });
+    this.#claims.delete(hash);
+    this.#done.add(hash, this.#now() + ttlMs);
   }
 
   async release(hash: string, owner: string): Promise<void> {
-    const entry = this.#live(hash);
-    if (entry?.owner === owner) this.#entries.delete(hash);
+    if (this.#claim(hash)?.owner === owner) this.#claims.delete(hash);
   }
 
   async renew(hash: string, owner: string, leaseMs: number): Promise<void> {
-    const entry = this.#live(hash);
-    if (entry?.owner === owner) entry.expiresAt = this.#now() + leaseMs;
+    const c = this.#claim(hash);
+    if (c?.owner === owner) c.expiresAt = this.#now() + leaseMs;
   }
 
   async recordFailure(hash: string, ttlMs: number): Promise<number> {
@@ -91,22 +84,21 @@ export class MemoryDedupStore implements DedupStore {
     return count;
   }
 
-  /** Drops expired entries; called periodically so done-records do not pile up. */
-  sweep(): number {
+  /**
+   * Drops expired records, at most `budget` done-records per call (call it often: each call is
+   * short); the claims and failure counts, which are few, in full.
+   */
+  sweep(budget = 2000): number {
     const now = this.#now();
-    let dropped = 0;
-    for (const [hash, entry] of this.#entries) {
-      if (entry.expiresAt <= now) {
-        this.#entries.delete(hash);
-        dropped += 1;
-      }
-    }
+    const dropped = this.#done.sweep(now, budget);
+    for (const [hash, c] of this.#claims) if (c.expiresAt <= now) this.#claims.delete(hash);
     for (const [hash, f] of this.#failures) if (f.expiresAt <= now) this.#failures.delete(hash);
     return dropped;
   }
 
   async close(): Promise<void> {
-    this.#entries.clear();
+    this.#done.clear();
+    this.#claims.clear();
     this.#failures.clear();
   }
 }

@@ -1,5 +1,8 @@
 /** One contract, three stores: in memory, Redis standalone and a Redis Cluster (real servers). */
+
+import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, inject, it, vi } from 'vitest';
+import { DoneTable } from '../../src/dedup/doneTable.js';
 import { FallbackDedupStore } from '../../src/dedup/fallback.js';
 import { MemoryDedupStore } from '../../src/dedup/memory.js';
 import { RedisDedupStore } from '../../src/dedup/redis.js';
@@ -123,18 +126,73 @@ describe('redis cluster store', () => {
 });
 
 describe('memory store', () => {
-  it('evicts the oldest entries past its bound and sweeps expired ones', async () => {
+  it('evicts the oldest done-records past its bound and sweeps expired ones', async () => {
     let now = 0;
     const s = new MemoryDedupStore({ now: () => now, maxEntries: 3 });
     for (const h of ['a', 'b', 'c', 'd']) await s.complete(h, 1000);
     expect(s.size).toBe(3);
-    // 'a' was evicted, so it can be claimed again (which evicts 'b').
+    // 'a' was evicted, so it can be claimed again; 'c' is still done.
     expect(await s.claim('a', 'x', 10)).toBe('claimed');
     expect(await s.claim('c', 'x', 10)).toBe('done');
     now = 5000;
     expect(s.sweep()).toBe(3);
     expect(s.size).toBe(0);
   });
+});
+
+describe('done table', () => {
+  const hex = (i: number) => createHash('sha256').update(String(i)).digest('hex');
+
+  it('agrees with a plain map under random writes, rewrites, expiry and eviction', () => {
+    let now = 1_000_000;
+    const max = 500;
+    const table = new DoneTable(max, now);
+    const reference = new Map<string, number>();
+    let random = 42;
+    const next = () => {
+      random = (random * 1103515245 + 12345) % 2 ** 31;
+      return random / 2 ** 31;
+    };
+    for (let step = 0; step < 20_000; step += 1) {
+      const h = hex(Math.floor(next() * 2000));
+      if (next() < 0.6) {
+        const expiresAt = now + 60_000;
+        table.add(h, expiresAt);
+        reference.delete(h);
+        reference.set(h, expiresAt);
+        // The reference evicts by first write too (a rewrite moves a key to the end).
+        while (reference.size > max) reference.delete(reference.keys().next().value as string);
+      }
+      if (next() < 0.05) now += Math.floor(next() * 30_000);
+      if (next() < 0.1) table.sweep(now, 50);
+      const probe = hex(Math.floor(next() * 2000));
+      const live = (reference.get(probe) ?? 0) > now + 1000;
+      const dead = (reference.get(probe) ?? 0) < now - 1000;
+      if (live) expect(table.has(probe, now), `step ${step}`).toBe(true);
+      if (dead || !reference.has(probe)) expect(table.has(probe, now), `step ${step}`).toBe(false);
+      expect(table.size).toBeLessThanOrEqual(max);
+    }
+  });
+
+  it('holds a million done-records in under 48 MiB, and sweeps them without a pause over 5 ms', () => {
+    const now = Date.now();
+    const table = new DoneTable(1_000_000, now);
+    expect(table.bytes / 1024 / 1024).toBeLessThan(48);
+    for (let i = 0; i < 1_000_000; i += 1) table.add(hex(i), now + 1000);
+    expect(table.size).toBe(1_000_000);
+    expect(table.has(hex(999_999), now)).toBe(true);
+    let longest = 0;
+    let swept = 0;
+    for (let n = -1; n !== 0; ) {
+      const t0 = performance.now();
+      n = table.sweep(now + 2000);
+      longest = Math.max(longest, performance.now() - t0);
+      swept += n;
+    }
+    expect(swept).toBe(1_000_000);
+    expect(table.size).toBe(0);
+    expect(longest).toBeLessThan(5);
+  }, 60_000);
 });
 
 describe('fallback store', () => {

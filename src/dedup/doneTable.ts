@@ -1,0 +1,183 @@
+/**
+ * The in-process record of done tokens, compact enough to hold a day of them: no object and no
+ * string per entry, only typed arrays sized once from a memory budget.
+ *
+ * - A key is the first 96 bits of the token's SHA-256 (three 32-bit words): at a million entries
+ *   the chance that two tokens share one is about 10⁻¹⁷.
+ * - An open-addressing table with linear probing holds keys and expiry times (seconds after the
+ *   table's epoch; 0 marks an empty slot); deletion shifts the following entries back, so there are
+ *   no tombstones and never a rehash.
+ * - A ring holds keys in the order they were written. Done-records share one TTL, so the oldest
+ *   expire first: expiry and eviction (when the budget is full) pop from the ring's head, a few
+ *   thousand at a time, so no sweep ever blocks the event loop for long. A ring entry whose key was
+ *   written again since (a later expiry) is stale and skipped.
+ *
+ * Memory: ~37 bytes per entry (table at ≤ 75 % load: 21.3; ring: 16).
+ */
+
+import { createHash } from 'node:crypto';
+
+const WORDS = 3;
+const HEX_PREFIX = /^[0-9a-f]{24}/;
+const LOAD = 0.75;
+
+/** Bytes a table for `entries` done-records takes. */
+export function bytesPerEntry(): number {
+  return (WORDS * 4 + 4) / LOAD + (WORDS * 4 + 4);
+}
+
+export function entriesForBudget(megabytes: number): number {
+  return Math.max(1024, Math.floor((megabytes * 1024 * 1024) / bytesPerEntry()));
+}
+
+export class DoneTable {
+  readonly #capacity: number;
+  readonly #max: number;
+  readonly #epoch: number;
+  readonly #keys: Uint32Array;
+  readonly #exp: Uint32Array;
+  readonly #ringKeys: Uint32Array;
+  readonly #ringExp: Uint32Array;
+  #head = 0;
+  #count = 0;
+  #size = 0;
+  readonly #k = new Uint32Array(WORDS);
+
+  constructor(maxEntries: number, epochMs = Date.now()) {
+    this.#max = Math.max(1, Math.floor(maxEntries));
+    this.#capacity = Math.ceil(this.#max / LOAD) + 1;
+    this.#epoch = epochMs - 1000;
+    this.#keys = new Uint32Array(this.#capacity * WORDS);
+    this.#exp = new Uint32Array(this.#capacity);
+    this.#ringKeys = new Uint32Array(this.#max * WORDS);
+    this.#ringExp = new Uint32Array(this.#max);
+  }
+
+  /** Live entries (expired ones not yet swept included). */
+  get size(): number {
+    return this.#size;
+  }
+
+  get maxEntries(): number {
+    return this.#max;
+  }
+
+  /** The bytes the typed arrays hold. */
+  get bytes(): number {
+    return this.#keys.byteLength + this.#exp.byteLength + this.#ringKeys.byteLength + this.#ringExp.byteLength;
+  }
+
+  #seconds(ms: number): number {
+    return Math.max(1, Math.ceil((ms - this.#epoch) / 1000));
+  }
+
+  /** `hash`: the token's SHA-256 in hex (anything else is hashed first, for tests and callers that pass names). */
+  #load(hash: string): Uint32Array {
+    if (!HEX_PREFIX.test(hash)) return this.#load(createHash('sha256').update(hash).digest('hex'));
+    const k = this.#k;
+    k[0] = Number.parseInt(hash.slice(0, 8), 16) >>> 0;
+    k[1] = Number.parseInt(hash.slice(8, 16), 16) >>> 0;
+    k[2] = Number.parseInt(hash.slice(16, 24), 16) >>> 0;
+    return k;
+  }
+
+  #home(k0: number): number {
+    return k0 % this.#capacity;
+  }
+
+  #matches(slot: number, k: Uint32Array): boolean {
+    const o = slot * WORDS;
+    return this.#keys[o] === k[0] && this.#keys[o + 1] === k[1] && this.#keys[o + 2] === k[2];
+  }
+
+  /** The slot holding `k`, or -1. */
+  #find(k: Uint32Array): number {
+    for (let slot = this.#home(k[0] ?? 0); this.#exp[slot] !== 0; slot = (slot + 1) % this.#capacity) {
+      if (this.#matches(slot, k)) return slot;
+    }
+    return -1;
+  }
+
+  /** Whether `hash` is done and not expired at `nowMs`. */
+  has(hash: string, nowMs: number): boolean {
+    const slot = this.#find(this.#load(hash));
+    return slot !== -1 && (this.#exp[slot] ?? 0) > this.#seconds(nowMs);
+  }
+
+  /** Records `hash` as done until `expiresAtMs`; the oldest record goes when the budget is full. */
+  add(hash: string, expiresAtMs: number): void {
+    const k = this.#load(hash);
+    const exp = this.#seconds(expiresAtMs);
+    let slot = this.#find(k);
+    if (slot === -1) {
+      while (this.#size >= this.#max) this.#popOldest(Number.POSITIVE_INFINITY);
+      // #popOldest may have shifted entries: look for the empty slot now.
+      for (slot = this.#home(k[0] ?? 0); this.#exp[slot] !== 0; slot = (slot + 1) % this.#capacity);
+      this.#keys.set(k, slot * WORDS);
+      this.#size += 1;
+    }
+    this.#exp[slot] = exp;
+    this.#pushRing(k, exp);
+  }
+
+  #pushRing(k: Uint32Array, exp: number): void {
+    // A full ring holds at least as many entries as the table: drop its head (stale, or the oldest).
+    if (this.#count === this.#max) this.#popOldest(Number.POSITIVE_INFINITY);
+    const at = (this.#head + this.#count) % this.#max;
+    this.#ringKeys.set(k, at * WORDS);
+    this.#ringExp[at] = exp;
+    this.#count += 1;
+  }
+
+  /**
+   * Pops the ring's head if it expired by `nowSeconds` (Infinity: in any case); deletes its entry
+   * when the entry is still the one the ring wrote. Answers false when the head is not due.
+   */
+  #popOldest(nowSeconds: number): boolean {
+    if (this.#count === 0) return false;
+    const exp = this.#ringExp[this.#head] ?? 0;
+    if (exp > nowSeconds) return false;
+    const k = this.#ringKeys.subarray(this.#head * WORDS, this.#head * WORDS + WORDS);
+    const slot = this.#find(k);
+    if (slot !== -1 && this.#exp[slot] === exp) this.#delete(slot);
+    this.#head = (this.#head + 1) % this.#max;
+    this.#count -= 1;
+    return true;
+  }
+
+  /** Backward-shift deletion: entries after the hole that may move into it, do. */
+  #delete(hole: number): void {
+    let i = hole;
+    let j = hole;
+    for (;;) {
+      j = (j + 1) % this.#capacity;
+      if (this.#exp[j] === 0) break;
+      const home = this.#home(this.#keys[j * WORDS] ?? 0);
+      const stays = i <= j ? i < home && home <= j : i < home || home <= j;
+      if (stays) continue;
+      this.#keys.copyWithin(i * WORDS, j * WORDS, j * WORDS + WORDS);
+      this.#exp[i] = this.#exp[j] ?? 0;
+      i = j;
+    }
+    this.#exp[i] = 0;
+    this.#size -= 1;
+  }
+
+  /**
+   * Drops up to `budget` expired records, oldest first; answers how many ring entries it consumed.
+   * Called often with a small budget, it never blocks the event loop for long.
+   */
+  sweep(nowMs: number, budget = 2000): number {
+    const now = this.#seconds(nowMs);
+    let n = 0;
+    while (n < budget && this.#popOldest(now)) n += 1;
+    return n;
+  }
+
+  clear(): void {
+    this.#exp.fill(0);
+    this.#head = 0;
+    this.#count = 0;
+    this.#size = 0;
+  }
+}
