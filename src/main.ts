@@ -6,7 +6,7 @@ import { loadConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { startService } from './service.js';
 import { shutdownBudgetSeconds } from './shutdown.js';
-import { startTelemetry } from './telemetry.js';
+import { startTelemetry } from './tracing.js';
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const telemetry = startTelemetry();
+  const telemetry = await startTelemetry();
   let service: Awaited<ReturnType<typeof startService>>;
   try {
     service = await startService(config);

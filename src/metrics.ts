@@ -22,6 +22,7 @@ export interface Metrics {
   dedupStore: Gauge<'store'>;
   sqsErrors: Counter<'operation'>;
   redisCommandErrors: Counter<'code' | 'where'>;
+  telemetryExportFailures: Counter<never>;
   rateLimiterMode: Gauge<'mode'>;
   setRateLimiterMode(mode: 'shared' | 'local' | 'off'): void;
   setBreaker(state: BreakerState): void;
@@ -136,6 +137,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: 'sfn_relay_redis_command_errors_total',
       help: 'Commands Redis refused (a bug or a configuration error, never a fallback), by Redis error code and by user (dedup, rate_limit)',
       labelNames: ['code', 'where'] as const,
+      registers,
+    }),
+    telemetryExportFailures: new Counter({
+      name: 'sfn_relay_telemetry_export_failures_total',
+      help: 'Batches of spans the trace exporter could not deliver (collector down, refused, timed out)',
       registers,
     }),
     rateLimiterMode,

@@ -13,7 +13,8 @@
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Logger } from './log.js';
-import { isConnectionError, type RedisClient } from './redis.js';
+import type { RedisClient } from './redis.js';
+import { isConnectionError } from './redisErrors.js';
 import type { RedisStatus } from './redisStatus.js';
 
 export type LimiterMode = 'shared' | 'local' | 'off';

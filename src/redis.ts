@@ -5,16 +5,14 @@
  * a CA bundle, AUTH or an ACL user. The dedup store and the rate limiter receive a connected
  * client and never know which shape it is.
  *
- * It also says what kind of failure an error is: connection-level (the link or the cluster is
- * down: the relay carries on without Redis for a while) or a command error (a bug or a
- * configuration error such as CROSSSLOT, WRONGTYPE, MOVED to a standalone client, NOPERM: loud,
- * never silently degraded).
+ * Loaded only when REDIS_URL is set (ioredis is not on the start path otherwise).
  */
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { ConfigError } from './errors.js';
 import type { Logger } from './log.js';
+import { redisErrorCode } from './redisErrors.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -26,37 +24,6 @@ export interface RedisSettings {
   /** Override the URL's user and password (REDIS_USERNAME, REDIS_PASSWORD, from a Secret). */
   username: string | undefined;
   password: string | undefined;
-}
-
-/** Messages of errors that mean the link, the node or the cluster is down, not the command. */
-const CONNECTION_MESSAGES =
-  /Connection is closed|Stream isn't writeable|Command timed out|connect ETIMEDOUT|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready|^CLUSTERDOWN|^TRYAGAIN|^LOADING|^MASTERDOWN|^READONLY|Reached the max retries per request/;
-const CONNECTION_NAMES = new Set(['MaxRetriesPerRequestError', 'ClusterAllFailedError', 'AbortError']);
-const CONNECTION_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'NR_CLOSED',
-]);
-
-/** Whether an error means "Redis is not reachable now" (fall back) rather than "this command is wrong" (be loud). */
-export function isConnectionError(err: unknown): boolean {
-  const e = (err ?? {}) as { name?: string; message?: string; code?: string };
-  if (CONNECTION_NAMES.has(e.name ?? '')) return true;
-  if (CONNECTION_CODES.has(e.code ?? '')) return true;
-  return CONNECTION_MESSAGES.test(e.message ?? '');
-}
-
-/** The Redis error code of a command error (`CROSSSLOT`, `WRONGTYPE`, …), for a bounded metric label. */
-export function redisErrorCode(err: unknown): string {
-  const message = String((err as { message?: string })?.message ?? '');
-  const code = /^([A-Z][A-Z_]{2,31})\b/.exec(message)?.[1];
-  return code ?? (err as { name?: string })?.name ?? 'Error';
 }
 
 /** TLS failures that a wrong CA, certificate or host produce: configuration, not an outage. */

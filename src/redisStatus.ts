@@ -5,7 +5,7 @@
  */
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
-import { redisErrorCode } from './redis.js';
+import { redisErrorCode } from './redisErrors.js';
 
 const LOG_EVERY_MS = 60_000;
 

@@ -3,12 +3,10 @@
  * `main.ts` wraps this with signals; tests and the demo start it in-process.
  */
 import type { Server } from 'node:http';
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { DestinationStream } from 'pino';
 import { SendBreaker } from './breaker.js';
 import type { Config } from './config.js';
 import { Pollers } from './consumer.js';
-import type { FailureEvent } from './event.js';
 import { healthChecks } from './health.js';
 import { createHttpServer, listen } from './http.js';
 import { createLogger, type Logger } from './log.js';
@@ -16,10 +14,10 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { type PreflightResult, preflight } from './preflight.js';
 import { isFifoQueueUrl } from './queueUrl.js';
 import { Relay } from './relay.js';
-import { LeanSfnClient } from './sfnHttp.js';
+import { createSender } from './sender.js';
 import { createSqsClient, receiveTimeoutMs } from './sqs.js';
-import type { SendResult } from './stepFunctions.js';
 import { createSharedState } from './stores.js';
+import { exportFailures } from './tracing.js';
 
 export interface Service {
   /** The port `/healthz`, `/readyz` and `/metrics` listen on. */
@@ -36,45 +34,15 @@ export interface ServiceOptions {
   logDestination?: DestinationStream;
 }
 
-/**
- * SendTaskFailure through the lean client (default) or the AWS SDK (`SFN_CLIENT=sdk`). The SDK is
- * loaded only when chosen: it is tens of MiB of resident memory the lean path does not need.
- */
-async function createSender(
-  config: Config,
-): Promise<{ send: (e: FailureEvent) => Promise<SendResult>; close: () => Promise<void> }> {
-  if (config.sfnClient === 'lean') {
-    const client = new LeanSfnClient({
-      region: config.region,
-      endpoint: config.sfnEndpoint,
-      maxAttempts: config.sfnMaxAttempts,
-      requestTimeoutMs: config.sfnRequestTimeoutMs,
-      credentials: defaultProvider(),
-    });
-    return { send: (e) => client.sendTaskFailure(e), close: () => client.close() };
-  }
-  const { createSfnClient, sendTaskFailure } = await import('./stepFunctions.js');
-  const client = createSfnClient({
-    region: config.region,
-    endpoint: config.sfnEndpoint,
-    maxAttempts: config.sfnMaxAttempts,
-    retryMode: config.sfnRetryMode,
-    requestTimeoutMs: config.sfnRequestTimeoutMs,
-  });
-  return {
-    send: (e) => sendTaskFailure(client, e),
-    close: async () => client.destroy(),
-  };
-}
-
 export async function startService(config: Config, options: ServiceOptions = {}): Promise<Service> {
   const logger = createLogger(config.logLevel, options.logDestination);
   const metrics = createMetrics();
+  const stopReportingExports = reportExportFailures(logger, metrics);
   const sqs = createSqsClient(config.region, config.sqsEndpoint);
   const receiveSqs = createSqsClient(config.region, config.sqsEndpoint, {
     requestTimeoutMs: receiveTimeoutMs(config.waitTimeSeconds),
   });
-  const sfn = await createSender(config);
+  const sfn = createSender(config);
 
   const checked = await preflight(sqs, {
     sourceQueueUrl: config.sourceQueueUrl,
@@ -137,7 +105,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       failureTtlSeconds: checked.source?.retentionSeconds ?? 1_209_600,
       limits: { maxBodyBytes: config.maxBodyBytes, overlongText: config.overlongText },
     },
-    { sqs, send: sfn.send, dedup, limiter, breaker, metrics, logger },
+    { sqs, send: (e) => sfn.send(e), dedup, limiter, breaker, metrics, logger },
   );
 
   const activePollers = new Pollers(
@@ -195,6 +163,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     sqs.destroy();
     receiveSqs.destroy();
     await sfn.close();
+    stopReportingExports();
     logger.info('relay stopped');
   };
 
@@ -208,6 +177,25 @@ export async function startService(config: Config, options: ServiceOptions = {})
       return stopped;
     },
   };
+}
+
+/** A failed trace export: counted, and one warning a minute with the endpoint and the reason. */
+function reportExportFailures(logger: Logger, metrics: Metrics): () => void {
+  let last = 0;
+  let since = 0;
+  const onFailure = (endpoint: string, reason: string) => {
+    metrics.telemetryExportFailures.inc();
+    since += 1;
+    if (Date.now() - last < 60_000) return;
+    logger.warn(
+      { endpoint, reason: reason.slice(0, 300), failed_exports: since },
+      'trace export failed; spans are dropped',
+    );
+    last = Date.now();
+    since = 0;
+  };
+  exportFailures.on('exportFailure', onFailure);
+  return () => exportFailures.off('exportFailure', onFailure);
 }
 
 function logChecks(logger: Logger, result: PreflightResult): void {

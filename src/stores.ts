@@ -2,16 +2,15 @@
  * The state replicas share: the dedup store and the rate limit, in Redis (any shape redis.ts
  * knows) with the in-process store as the fallback, or in process only without Redis.
  */
-import { Cluster } from 'ioredis';
 import { bytesPerEntry } from './dedup/doneTable.js';
 import { FallbackDedupStore } from './dedup/fallback.js';
 import { MemoryDedupStore } from './dedup/memory.js';
-import { RedisDedupStore } from './dedup/redis.js';
 import type { DedupStore } from './dedup/store.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { createLimiter, type Limiter } from './rateLimit.js';
-import { connectRedis, createRedis, isConnectionError, type RedisClient, type RedisSettings } from './redis.js';
+import type { RedisClient, RedisSettings } from './redis.js';
+import { isConnectionError } from './redisErrors.js';
 import { RedisStatus } from './redisStatus.js';
 
 export interface SharedState {
@@ -55,6 +54,11 @@ export async function createSharedState(s: SharedSettings, logger: Logger, metri
   let dedup: DedupStore = memory;
   if (s.redis !== undefined) {
     const settings = s.redis;
+    // ioredis is loaded only when Redis is configured.
+    const [{ connectRedis, createRedis }, { RedisDedupStore }] = await Promise.all([
+      import('./redis.js'),
+      import('./dedup/redis.js'),
+    ]);
     redis = createRedis(settings, logger);
     const status = new RedisStatus(logger, metrics);
     redisStatus = status;
@@ -69,7 +73,9 @@ export async function createSharedState(s: SharedSettings, logger: Logger, metri
       // On a cluster, every primary must answer: one that is down (before its replica takes over)
       // holds slots the relay's keys hash to.
       probe: () =>
-        client instanceof Cluster ? Promise.all(client.nodes('master').map((n) => n.ping())) : client.ping(),
+        client.isCluster
+          ? Promise.all((client as import('ioredis').Cluster).nodes('master').map((n) => n.ping()))
+          : client.ping(),
       probeIntervalMs: 1000,
       mirrorTtlMs: MIRROR_TTL_MS,
       isConnectionError,

@@ -1,54 +1,14 @@
 /**
- * OpenTelemetry: the SDK (configured by the standard OTEL_* variables) and the relay's spans. Trace
- * context in message attributes lives in traceContext.ts, which producers use without the SDK.
+ * The relay's spans, through the OpenTelemetry API only (no-ops unless tracing.ts started the
+ * SDK). Trace context in message attributes lives in traceContext.ts, which producers use too.
  */
 import { context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { NodeSDK } from '@opentelemetry/sdk-node';
 import { errorNameOf } from './errors.js';
 
 export const TRACER_NAME = 'sfn-failure-relay';
 
 export function tracer() {
   return trace.getTracer(TRACER_NAME);
-}
-
-export interface Telemetry {
-  /** Flushes and stops exporting; call on shutdown. */
-  shutdown(): Promise<void>;
-}
-
-/**
- * Starts the OpenTelemetry SDK for the service. Everything is configured the standard way:
- * `OTEL_TRACES_EXPORTER` (default `otlp`; `none` turns tracing off), `OTEL_EXPORTER_OTLP_*`
- * (OTLP over HTTP by default), `OTEL_TRACES_SAMPLER(_ARG)`, `OTEL_SERVICE_NAME`,
- * `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_SDK_DISABLED`. Metrics stay on `/metrics` (prom-client), so
- * the SDK's metric and log exporters default to `none`.
- */
-export function startTelemetry(env: NodeJS.ProcessEnv = process.env): Telemetry {
-  env.OTEL_SERVICE_NAME ??= 'sfn-failure-relay';
-  env.OTEL_METRICS_EXPORTER ??= 'none';
-  env.OTEL_LOGS_EXPORTER ??= 'none';
-  // Smaller, more frequent export batches: serialising the default 512 spans at once stalls the
-  // event loop for tens of milliseconds, which showed as the relay's p99 latency. Same total work.
-  env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE ??= '128';
-  env.OTEL_BSP_SCHEDULE_DELAY ??= '500';
-  // A collector that hangs must not hold an export (or the shutdown flush) for the SDK's 30 s.
-  env.OTEL_BSP_EXPORT_TIMEOUT ??= '5000';
-  env.OTEL_EXPORTER_OTLP_TIMEOUT ??= env.OTEL_BSP_EXPORT_TIMEOUT;
-  if (env.OTEL_SDK_DISABLED === 'true') return { shutdown: async () => undefined };
-  // No auto-instrumentation: the spans that matter (one per message, one per SendTaskFailure
-  // attempt, one per DLQ send) are the relay's own, and patching every SQS call would cost CPU.
-  const sdk = new NodeSDK({ instrumentations: [] });
-  sdk.start();
-  const flushMs = Number(env.OTEL_BSP_EXPORT_TIMEOUT);
-  return {
-    // Bounded: spans not flushed by then are lost, the process is not held.
-    shutdown: () =>
-      Promise.race([
-        sdk.shutdown(),
-        new Promise<void>((resolve) => setTimeout(resolve, Number.isFinite(flushMs) ? flushMs : 5000).unref()),
-      ]),
-  };
 }
 
 export function queueName(queueUrl: string): string {

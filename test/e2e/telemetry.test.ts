@@ -11,7 +11,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
-import { producerLinks } from '../../src/traceContext.js';
+import { loadPropagators, producerLinks } from '../../src/traceContext.js';
 import {
   createActivityMachine,
   executionFailure,
@@ -31,6 +31,8 @@ const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({
 trace.setGlobalTracerProvider(provider);
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+// What the relay's tracing start does (src/tracing.ts).
+await loadPropagators();
 
 const PRODUCER_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const traceparent = (span: string) => ({

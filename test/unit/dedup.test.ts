@@ -8,7 +8,8 @@ import { MemoryDedupStore } from '../../src/dedup/memory.js';
 import { RedisDedupStore } from '../../src/dedup/redis.js';
 import type { DedupStore } from '../../src/dedup/store.js';
 import { createLogger } from '../../src/log.js';
-import { createRedis, isConnectionError, redisErrorCode } from '../../src/redis.js';
+import { createRedis } from '../../src/redis.js';
+import { isConnectionError, redisErrorCode } from '../../src/redisErrors.js';
 import { cleanup, testRedis, uniquePrefix } from '../support/redis.js';
 import { waitFor } from '../support/wait.js';
 

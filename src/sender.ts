@@ -1,0 +1,59 @@
+/**
+ * The SendTaskFailure client: the lean one (default) or the AWS SDK's (`SFN_CLIENT=sdk`), loaded
+ * off the start path, on the first message (tens of milliseconds, once): neither is needed to
+ * become ready, and an idle relay does not hold it. The SDK is loaded only when chosen: it is tens
+ * of MiB the lean path does not need.
+ */
+import type { Config } from './config.js';
+import type { FailureEvent } from './event.js';
+import type { SendResult } from './stepFunctions.js';
+
+export interface Sender {
+  send(event: FailureEvent): Promise<SendResult>;
+  close(): Promise<void>;
+}
+
+interface Client {
+  send: (e: FailureEvent) => Promise<SendResult>;
+  close: () => Promise<void>;
+}
+
+async function build(config: Config): Promise<Client> {
+  if (config.sfnClient === 'lean') {
+    const [{ LeanSfnClient }, { defaultProvider }] = await Promise.all([
+      import('./sfnHttp.js'),
+      import('@aws-sdk/credential-provider-node'),
+    ]);
+    const client = new LeanSfnClient({
+      region: config.region,
+      endpoint: config.sfnEndpoint,
+      maxAttempts: config.sfnMaxAttempts,
+      requestTimeoutMs: config.sfnRequestTimeoutMs,
+      credentials: defaultProvider(),
+    });
+    return { send: (e) => client.sendTaskFailure(e), close: () => client.close() };
+  }
+  const { createSfnClient, sendTaskFailure } = await import('./stepFunctions.js');
+  const client = createSfnClient({
+    region: config.region,
+    endpoint: config.sfnEndpoint,
+    maxAttempts: config.sfnMaxAttempts,
+    retryMode: config.sfnRetryMode,
+    requestTimeoutMs: config.sfnRequestTimeoutMs,
+  });
+  return { send: (e) => sendTaskFailure(client, e), close: async () => client.destroy() };
+}
+
+export function createSender(config: Config): Sender {
+  let client: Promise<Client> | undefined;
+  const load = () => {
+    client ??= build(config);
+    return client;
+  };
+  return {
+    send: async (e) => (await load()).send(e),
+    close: async () => {
+      if (client !== undefined) await (await client).close();
+    },
+  };
+}
