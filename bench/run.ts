@@ -17,6 +17,7 @@ import { requireBinary } from '../test/support/binaries.js';
 import { startRedisCluster } from '../test/support/redisCluster.js';
 import { startRedisServer } from '../test/support/redisServer.js';
 import { renderChart } from './chart.js';
+import { type DedupRow, dedupRow, type StartupRow, startupRows } from './lean.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
@@ -183,6 +184,14 @@ interface Run {
   peakRssMiB: number;
 }
 
+/**
+ * Node flags of the relay process: as the Helm chart runs it with its default 256Mi memory limit
+ * (its NODE_OPTIONS). BENCH_RELAY_NODE_FLAGS replaces them (GC tuning experiments).
+ */
+const RELAY_FLAGS = (process.env.BENCH_RELAY_NODE_FLAGS ?? '--max-semi-space-size=8 --max-old-space-size=128')
+  .split(' ')
+  .filter(Boolean);
+
 let sqsChild: Child;
 let redisUrls: { standalone: string; cluster: string; stop: () => Promise<void> } | undefined;
 let sink: Child;
@@ -227,8 +236,7 @@ async function startConsumer(v: Variant, queueUrl: string): Promise<{ proc: Chil
   }
   const port = await freePortNumber();
   const profile = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${ROOT}bench/results/prof`] : [];
-  // BENCH_RELAY_NODE_FLAGS: extra node flags for the relay process only (GC tuning experiments).
-  const flags = (process.env.BENCH_RELAY_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const flags = RELAY_FLAGS;
   const proc = spawn(process.execPath, [...flags, ...profile, `${ROOT}dist/main.js`], {
     env: {
       ...process.env,
@@ -453,6 +461,31 @@ async function main(): Promise<void> {
   process.stderr.write('[latency] relay at half its capacity…\n');
   const latency = await latencyRun(Math.max(50, Math.round((relay?.eventsPerSecond ?? 1000) / 2)), QUICK ? 2 : 5);
 
+  const runLean = ONLY === undefined || 'lean'.includes(ONLY) || ONLY.includes('lean');
+  let lean: { startup: StartupRow[]; dedup: DedupRow } | undefined;
+  if (runLean) {
+    process.stderr.write('[lean] start-up and idle memory, dedup store at 1M…\n');
+    queueCounter += 1;
+    const leanQueue = (await sqs.send(new CreateQueueCommand({ QueueName: `bench-${queueCounter}` }))).QueueUrl ?? '';
+    await sqs.send(new CreateQueueCommand({ QueueName: `bench-${queueCounter}-dlq` }));
+    const startup = await startupRows(
+      `${ROOT}dist/main.js`,
+      RELAY_FLAGS,
+      {
+        SOURCE_QUEUE_URL: leanQueue,
+        DLQ_URL: `${leanQueue}-dlq`,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'bench',
+        AWS_SECRET_ACCESS_KEY: 'bench',
+        AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${sqsChild.port}`,
+        AWS_ENDPOINT_URL_SFN: `http://127.0.0.1:${sink.port}`,
+      },
+      `http://127.0.0.1:${sink.port}`,
+      QUICK ? 3 : 5,
+    );
+    lean = { startup, dedup: await dedupRow(QUICK ? 200_000 : 1_000_000) };
+  }
+
   const ratios = {
     relayVsNaive: (relay?.eventsPerSecond ?? 0) / (naive?.eventsPerSecond ?? 1),
     relayVsParallelBest: (relay?.eventsPerSecond ?? 0) / (parallelBest?.eventsPerSecond ?? 1),
@@ -484,6 +517,15 @@ async function main(): Promise<void> {
     ),
     '',
     `relay vs naive ${fmt(ratios.relayVsNaive, 2)}×, vs best parallel sqs-consumer ${fmt(ratios.relayVsParallelBest, 2)}×, vs ceiling ${fmt(ratios.relayVsCeiling, 2)}×; relay RSS / ceiling RSS ${fmt(ratios.relayRssVsCeilingRss, 2)}`,
+    ...(lean === undefined
+      ? []
+      : [
+          ...lean.startup.map(
+            (r) =>
+              `start → ready, tracing ${r.tracing}: median ${r.medianReadyMs} ms (${r.readyMs.join(', ')}); idle RSS ${r.idleRssMiB} MiB`,
+          ),
+          `dedup store, ${lean.dedup.entries.toLocaleString('en-US')} done-records: ${lean.dedup.tableMiB} MiB of typed arrays, ${lean.dedup.heapAddedMiB} MiB added to heap + array buffers; longest sweep call ${lean.dedup.longestSweepPauseMs} ms, event-loop max delay ${lean.dedup.eventLoopMaxDelayMs} ms while they expire`,
+        ]),
     `latency publish → SendTaskFailure at ${latency.rate}/s (${latency.samples} events): p50 ${fmt(latency.p50, 1)} ms, p95 ${fmt(latency.p95, 1)} ms, p99 ${fmt(latency.p99, 1)} ms (first, warm-up second: p99 ${fmt(latency.firstSecondP99, 1)} ms)`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
@@ -506,6 +548,8 @@ async function main(): Promise<void> {
     summary,
     ratios,
     latency,
+    lean,
+    relayNodeFlags: RELAY_FLAGS,
     runs,
     seconds: (Date.now() - started) / 1000,
   };

@@ -234,6 +234,31 @@ describe('the chart for operators', () => {
     expect(spread.every((c: { whenUnsatisfiable: string }) => c.whenUnsatisfiable === 'ScheduleAnyway')).toBe(true);
   });
 
+  it('sizes the V8 heap and the dedup store from the memory limit', () => {
+    const env = (v: Values) =>
+      Object.fromEntries(
+        deploymentOf(render(withQueues(v))).spec.template.spec.containers[0].env.map(
+          (e: { name: string; value: string }) => [e.name, e.value],
+        ),
+      );
+    expect(env({})).toMatchObject({
+      NODE_OPTIONS: '--max-semi-space-size=8 --max-old-space-size=128',
+      DEDUP_MEMORY_MAX_MB: '38',
+    });
+    expect(env({ resources: { limits: { memory: '1Gi' } } })).toMatchObject({
+      NODE_OPTIONS: '--max-semi-space-size=8 --max-old-space-size=512',
+      DEDUP_MEMORY_MAX_MB: '153',
+    });
+    expect(env({ config: { dedupMemoryMaxMb: 20 } }).DEDUP_MEMORY_MAX_MB).toBe('20');
+    expect(() =>
+      loadConfig({
+        SOURCE_QUEUE_URL: QUEUES.sourceQueueUrl,
+        DLQ_URL: QUEUES.dlqUrl,
+        DEDUP_MEMORY_MAX_MB: String(env({}).DEDUP_MEMORY_MAX_MB),
+      }),
+    ).not.toThrow();
+  });
+
   it('pins the image by digest when one is given', () => {
     const digest = `sha256:${'a'.repeat(64)}`;
     const image = (v: Values) => deploymentOf(render(withQueues(v))).spec.template.spec.containers[0].image;

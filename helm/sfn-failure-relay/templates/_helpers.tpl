@@ -38,3 +38,33 @@ retries' longest backoff) + settling (three SQS calls of at most 5 s) + the trac
 {{- $ms := add (mul $c.sfnMaxAttempts $c.sfnRequestTimeoutMs) $backoff 15000 .Values.otel.exportTimeoutMs -}}
 {{- add $c.drainTimeoutSeconds (div (add $ms 999) 1000) 2 -}}
 {{- end -}}
+
+{{/*
+The memory limit in MiB (resources.limits.memory: Mi, Gi, M, G or bytes), 0 when none is set.
+*/}}
+{{- define "relay.memoryLimitMiB" -}}
+{{- $m := toString (dig "limits" "memory" "" .Values.resources) -}}
+{{- if hasSuffix "Gi" $m -}}{{ mul (trimSuffix "Gi" $m | int) 1024 }}
+{{- else if hasSuffix "Mi" $m -}}{{ trimSuffix "Mi" $m | int }}
+{{- else if hasSuffix "G" $m -}}{{ div (mul (trimSuffix "G" $m | int) 1000000000) 1048576 }}
+{{- else if hasSuffix "M" $m -}}{{ div (mul (trimSuffix "M" $m | int) 1000000) 1048576 }}
+{{- else if $m -}}{{ div ($m | int64) 1048576 }}
+{{- else -}}0{{- end -}}
+{{- end -}}
+
+{{/*
+NODE_OPTIONS from the memory limit: the old generation gets half of it (the rest: the young
+generation, code, the dedup store's arrays, buffers), so V8 collects before the kubelet kills.
+*/}}
+{{- define "relay.nodeOptions" -}}
+{{- $limit := include "relay.memoryLimitMiB" . | int -}}
+--max-semi-space-size=8{{ if gt $limit 0 }} --max-old-space-size={{ div $limit 2 }}{{ end }}
+{{- end -}}
+
+{{/* DEDUP_MEMORY_MAX_MB: the value, or 15 % of the memory limit (at least 8), or the relay's default. */}}
+{{- define "relay.dedupMemoryMaxMb" -}}
+{{- $limit := include "relay.memoryLimitMiB" . | int -}}
+{{- if .Values.config.dedupMemoryMaxMb -}}{{ .Values.config.dedupMemoryMaxMb }}
+{{- else if gt $limit 0 -}}{{ max 8 (div (mul $limit 15) 100) }}
+{{- else -}}40{{- end -}}
+{{- end -}}
