@@ -123,7 +123,7 @@ function walk(value: unknown, shape: Shape | Ref, path: string, problems: string
   const s = shape.kind === 'ref' ? resolveRef(shape) : shape;
   if (value === null || value === undefined || s.kind === 'leaf') return;
   if (s.kind === 'array' && Array.isArray(value)) {
-    value.forEach((v, i) => walk(v, s.of, `${path}[${i}]`, problems));
+    for (const [i, v] of value.entries()) walk(v, s.of, `${path}[${i}]`, problems);
   } else if (s.kind === 'map' && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) walk(v, s.of, `${path}.${k}`, problems);
   } else if (s.kind === 'object' && typeof value === 'object' && !Array.isArray(value)) {
