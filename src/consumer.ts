@@ -166,6 +166,7 @@ export class Pollers {
 
   #polled(state: PollerState): void {
     state.lastReceiveAt = this.#now();
+    this.#deps.metrics.lastReceive.set(state.lastReceiveAt / 1000);
     if (this.#errorStreak > 0 || this.#reachable !== true) {
       if (this.#errorStreak > 0) this.#deps.logger.info({ after_errors: this.#errorStreak }, 'receive works again');
       this.#errorStreak = 0;

@@ -1,6 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { BreakerState } from './breaker.js';
 import type { StoreKind } from './dedup/store.js';
+import { DEAD_LETTER_REASONS, RETRY_CAUSES } from './outcome.js';
 
 /**
  * Prometheus metrics, through prom-client: the registry is scraped synchronously on `/metrics`,
@@ -23,6 +24,10 @@ export interface Metrics {
   sqsErrors: Counter<'operation'>;
   redisCommandErrors: Counter<'code' | 'where'>;
   telemetryExportFailures: Counter<never>;
+  /** Unix time of the last receive that answered (with or without messages). */
+  lastReceive: Gauge<never>;
+  /** 1 when REDIS_URL is set: the shared mode is expected (alerts use it). */
+  redisConfigured: Gauge<never>;
   rateLimiterMode: Gauge<'mode'>;
   setRateLimiterMode(mode: 'shared' | 'local' | 'off'): void;
   setBreaker(state: BreakerState): void;
@@ -144,6 +149,16 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       help: 'Batches of spans the trace exporter could not deliver (collector down, refused, timed out)',
       registers,
     }),
+    lastReceive: new Gauge({
+      name: 'sfn_relay_last_receive_timestamp_seconds',
+      help: 'Unix time of the last receive from the source queue that answered (messages or none)',
+      registers,
+    }),
+    redisConfigured: new Gauge({
+      name: 'sfn_relay_redis_configured',
+      help: '1 when REDIS_URL is set (dedup and the rate limit are meant to be shared)',
+      registers,
+    }),
     rateLimiterMode,
     setRateLimiterMode(mode) {
       for (const m of ['shared', 'local', 'off']) rateLimiterMode.set({ mode: m }, m === mode ? 1 : 0);
@@ -157,5 +172,17 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     },
   };
   metrics.setBreaker('closed');
+  zeroSeries(metrics);
   return metrics;
+}
+
+/**
+ * Every bounded series an alert takes `rate()` of, exported at 0 from the start: a counter that
+ * first appears at 1 has no increase to Prometheus, so the first poison message after a restart
+ * would never fire an alert. (DLQ refusals carry the AWS code and are left to appear.)
+ */
+function zeroSeries(m: Metrics): void {
+  for (const reason of DEAD_LETTER_REASONS) m.finished.inc({ outcome: 'dead_lettered', reason }, 0);
+  for (const reason of RETRY_CAUSES) m.finished.inc({ outcome: 'retry_later', reason }, 0);
+  for (const result of [...KNOWN_RESULTS, 'server_error', 'other']) m.sendCalls.inc({ result }, 0);
 }

@@ -53,15 +53,17 @@ export function redriveHopeless(reason: string): string | undefined {
 }
 
 /** Why a message goes back to the queue. */
-export type RetryCause =
-  | 'throttled'
-  | 'unavailable'
-  | 'unexpected'
-  | 'unauthorized'
-  | 'busy'
-  | 'store_unavailable'
-  | 'breaker_open'
-  | 'interrupted';
+export const RETRY_CAUSES = [
+  'throttled',
+  'unavailable',
+  'unexpected',
+  'unauthorized',
+  'busy',
+  'store_unavailable',
+  'breaker_open',
+  'interrupted',
+] as const;
+export type RetryCause = (typeof RETRY_CAUSES)[number];
 
 export type Outcome =
   /** SendTaskFailure succeeded: delete, record the token as done. */

@@ -85,6 +85,7 @@ export async function createSharedState(s: SharedSettings, logger: Logger, metri
     });
   }
   metrics.setDedupStore(dedup.kind);
+  metrics.redisConfigured.set(s.redis === undefined ? 0 : 1);
   const limiter = createLimiter({
     perSecond: s.rateLimitPerSecond,
     redis,

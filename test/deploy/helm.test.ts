@@ -43,6 +43,10 @@ const COMBINATIONS: Record<string, Values> = {
   },
   hpa: { autoscaling: { enabled: true } },
   serviceMonitor: { serviceMonitor: { enabled: true } },
+  'alerts and dashboard': {
+    prometheusRule: { enabled: true, labels: { release: 'kube-prometheus-stack' } },
+    dashboard: { enabled: true, folder: 'Queues' },
+  },
   networkPolicy: { networkPolicy: { enabled: true } },
   'redis from secrets, cluster, TLS': {
     redis: {
