@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Message, MessageAttributeValue, SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
+import type { OriginSummary } from './envelope/origin.js';
 import type { DeadLetterReason } from './outcome.js';
 
 /** The one message attribute the relay adds to a DLQ message. Its value is JSON: DeadLetterInfo. */
@@ -21,6 +22,8 @@ export interface DeadLetterInfo {
   deadLetteredAt: string;
   /** First 12 hex digits of the token's SHA-256, when the body had a token. */
   tokenHash?: string;
+  /** Where the message came from: its envelopes, SNS topic, EventBridge source, CloudEvent source/type/id. */
+  origin?: OriginSummary;
   /**
    * Original attributes not carried as attributes of the DLQ message: those that did not fit beside
    * ours (the producer used all 10), and the producer's `traceparent`/`tracestate`, whose names

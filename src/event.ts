@@ -1,8 +1,12 @@
 /**
- * The failure event: envelope unwrap (plain | SNS notification | EventBridge event) and validation
- * to the limits of the Step Functions `SendTaskFailure` API. Pure and synchronous: the relay, the
- * `sfn-relay validate` command and `publishTaskFailure` all use this one validator.
+ * The failure event: envelopes taken off (src/envelope/: SNS, EventBridge, CloudEvents) and the
+ * event validated to the limits of the Step Functions `SendTaskFailure` API. Pure and synchronous:
+ * the relay, the `sfn-relay validate` command and `publishTaskFailure` all use this one validator.
  */
+import { isObject, type Json, parseJson, typeName } from './envelope/json.js';
+import { type Origin, unwrap } from './envelope/unwrap.js';
+
+export type { Origin } from './envelope/unwrap.js';
 
 /** What `aws stepfunctions send-task-failure --generate-cli-skeleton` describes. */
 export interface FailureEvent {
@@ -10,8 +14,6 @@ export interface FailureEvent {
   error?: string;
   cause?: string;
 }
-
-export type Envelope = 'plain' | 'sns' | 'eventbridge';
 
 /** Reasons an event can never succeed; each is the `reason` a DLQ message carries. */
 export const POISON_REASONS = [
@@ -21,6 +23,10 @@ export const POISON_REASONS = [
   'forbidden_key',
   'sns_message_not_json',
   'eventbridge_detail_missing',
+  'cloudevent_invalid',
+  'cloudevent_data_missing',
+  'cloudevent_data_not_json',
+  'envelope_too_deep',
   'token_missing',
   'token_not_string',
   'token_empty',
@@ -33,15 +39,26 @@ export const POISON_REASONS = [
 ] as const;
 export type PoisonReason = (typeof POISON_REASONS)[number];
 
-export type ParseResult =
+export type Validated =
   | {
       ok: true;
       event: FailureEvent;
-      envelope: Envelope;
       /** Fields shortened to fit the API (OVERLONG_TEXT=truncate). */
       truncated: ('error' | 'cause')[];
     }
   | { ok: false; reason: PoisonReason; detail: string };
+
+/** A body parsed: the event or why not, and where it came from as far as its envelopes tell. */
+export type ParseResult =
+  | {
+      ok: true;
+      event: FailureEvent;
+      truncated: ('error' | 'cause')[];
+      origin: Origin;
+      /** The outermost SNS notification as received (for signature verification). */
+      snsNotification?: Record<string, Json>;
+    }
+  | { ok: false; reason: PoisonReason; detail: string; origin?: Origin };
 
 export interface EventLimits {
   /** Bodies larger than this (UTF-8 bytes) are rejected before parsing. */
@@ -62,59 +79,9 @@ export const DEFAULT_LIMITS: EventLimits = { maxBodyBytes: 1_048_576, overlongTe
 // were not valid UTF-8) cannot be in a real token. No charset is assumed beyond that: real tokens
 // are long base64-like strings, emulator tokens are UUIDs.
 const BAD_TOKEN_CHAR = /[\s\p{Cc}\p{Cf}\p{Cs}\uFFFD]/u;
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-const FORBIDDEN_HINT = /__proto__|constructor|prototype/;
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-function fail(reason: PoisonReason, detail: string): ParseResult {
+function fail(reason: PoisonReason, detail: string): Validated & { ok: false } {
   return { ok: false, reason, detail };
-}
-
-function isObject(v: unknown): v is Record<string, Json> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function typeName(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  return typeof v;
-}
-
-/** Finds a prototype-polluting key anywhere in the value, without recursion (depth is unbounded). */
-function findForbiddenKey(root: Json): string | undefined {
-  const stack: Json[] = [root];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (Array.isArray(v)) {
-      for (const item of v) stack.push(item);
-    } else if (isObject(v)) {
-      for (const key of Object.keys(v)) {
-        if (FORBIDDEN_KEYS.has(key)) return key;
-        stack.push(v[key] as Json);
-      }
-    }
-  }
-  return undefined;
-}
-
-/** JSON.parse with the guards a queue consumer needs against hostile bodies. */
-function parseJson(text: string): { ok: true; value: Json } | { ok: false; forbidden: boolean; detail: string } {
-  let value: Json;
-  try {
-    value = JSON.parse(text) as Json;
-  } catch (err) {
-    const kind = err instanceof RangeError ? 'JSON nested too deeply' : 'no valid JSON';
-    return { ok: false, forbidden: false, detail: kind };
-  }
-  // JSON.parse itself never pollutes a prototype (it defines own properties), but code that later
-  // merges the object might; an event has no business carrying such keys, so it is refused.
-  // The substring test keeps the walk off the hot path.
-  if (FORBIDDEN_HINT.test(text)) {
-    const key = findForbiddenKey(value);
-    if (key !== undefined) return { ok: false, forbidden: true, detail: `forbidden key "${key}"` };
-  }
-  return { ok: true, value };
 }
 
 function fitText(
@@ -123,7 +90,7 @@ function fitText(
   max: number,
   limits: EventLimits,
   truncated: ('error' | 'cause')[],
-): string | undefined | ParseResult {
+): string | undefined | Validated {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') {
     return fail(`${field}_not_string`, `"${field}" must be a string, got ${typeName(value)}`);
@@ -141,7 +108,7 @@ function fitText(
 }
 
 /** Validates the inner `{taskToken, error, cause}` object. Unknown fields are ignored. */
-export function validateEvent(candidate: Json, envelope: Envelope, limits: EventLimits = DEFAULT_LIMITS): ParseResult {
+export function validateEvent(candidate: Json, limits: EventLimits = DEFAULT_LIMITS): Validated {
   if (!isObject(candidate)) {
     return fail('body_not_object', `the event must be a JSON object, got ${typeName(candidate)}`);
   }
@@ -171,10 +138,10 @@ export function validateEvent(candidate: Json, envelope: Envelope, limits: Event
   const event: FailureEvent = { taskToken: token };
   if (error !== undefined) event.error = error;
   if (cause !== undefined) event.cause = cause;
-  return { ok: true, event, envelope, truncated };
+  return { ok: true, event, truncated };
 }
 
-/** Parses an SQS message body into a failure event, unwrapping SNS and EventBridge envelopes. */
+/** Parses an SQS message body into a failure event, taking off its envelopes. */
 export function parseEvent(body: string | undefined, limits: EventLimits = DEFAULT_LIMITS): ParseResult {
   const text = body ?? '';
   // Cheap bound first: a UTF-16 code unit is at most 3 UTF-8 bytes.
@@ -188,29 +155,12 @@ export function parseEvent(body: string | undefined, limits: EventLimits = DEFAU
   if (!parsed.ok) {
     return fail(parsed.forbidden ? 'forbidden_key' : 'body_not_json', `body has ${parsed.detail}`);
   }
-  const root = parsed.value;
-
-  if (isObject(root) && root.Type === 'Notification' && 'Message' in root) {
-    const message = root.Message;
-    if (typeof message !== 'string') {
-      return fail('sns_message_not_json', `SNS "Message" must be a string of JSON, got ${typeName(message)}`);
-    }
-    const inner = parseJson(message);
-    if (!inner.ok) {
-      return fail(inner.forbidden ? 'forbidden_key' : 'sns_message_not_json', `SNS "Message" has ${inner.detail}`);
-    }
-    return validateEvent(inner.value, 'sns', limits);
+  const unwrapped = unwrap(parsed.value);
+  if (!unwrapped.ok) {
+    return { ok: false, reason: unwrapped.reason, detail: unwrapped.detail, origin: unwrapped.origin };
   }
-
-  if (isObject(root) && 'detail-type' in root) {
-    if (!isObject(root.detail)) {
-      return fail(
-        'eventbridge_detail_missing',
-        `EventBridge event has no "detail" object (got ${typeName(root.detail)})`,
-      );
-    }
-    return validateEvent(root.detail, 'eventbridge', limits);
-  }
-
-  return validateEvent(root, 'plain', limits);
+  const { origin, snsNotification } = unwrapped;
+  const valid = validateEvent(unwrapped.event, limits);
+  if (!valid.ok) return { ...valid, origin };
+  return snsNotification === undefined ? { ...valid, origin } : { ...valid, origin, snsNotification };
 }

@@ -9,7 +9,8 @@ import { context, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { SendBreaker } from './breaker.js';
 import type { DedupStore } from './dedup/store.js';
-import { type EventLimits, type FailureEvent, parseEvent } from './event.js';
+import { originAttributes } from './envelope/origin.js';
+import { type EventLimits, type FailureEvent, type ParseResult, parseEvent } from './event.js';
 import { Heartbeat } from './heartbeat.js';
 import type { Metrics } from './metrics.js';
 import { resultLabel } from './metrics.js';
@@ -57,7 +58,7 @@ export interface RelayDeps {
 type Fate = (evidence: Evidence, ownFailures: number) => Outcome;
 
 /** What the per-message path learned, before settling. */
-type Processed = Pick<Finished, 'outcome' | 'hash' | 'envelope'>;
+type Processed = Pick<Finished, 'outcome' | 'hash'>;
 
 /** Attempts at recording an outcome in the dedup store, and the pause before the n-th retry (× n). */
 const RECORD_ATTEMPTS = 4;
@@ -161,11 +162,14 @@ export class Relay {
    */
   async #traced(message: Message, signal: AbortSignal, heartbeat: Heartbeat): Promise<Finished> {
     const receiveCount = receiveCountOf(message);
+    // Parsed before the span starts: a CloudEvent's trace context is one of its links.
+    const parsed = parseEvent(message.Body, this.#s.limits);
+    const origin = parsed.origin;
     const span = tracer().startSpan(
       `process ${this.#sourceName}`,
       {
         kind: SpanKind.CONSUMER,
-        links: producerLinks(message),
+        links: producerLinks(message, origin?.cloudEvent),
         attributes: {
           'messaging.system': 'aws_sqs',
           'messaging.operation.type': 'process',
@@ -174,15 +178,16 @@ export class Relay {
           'messaging.message.id': message.MessageId ?? '',
           'aws.sqs.queue.url': this.#s.sourceQueueUrl,
           'sfn_relay.receive_count': receiveCount,
+          ...(origin === undefined ? {} : originAttributes(origin)),
         },
       },
       ROOT_CONTEXT,
     );
     const ctx = trace.setSpan(ROOT_CONTEXT, span);
     const fate = this.#fate(receiveCount);
-    const processed = await context.with(ctx, () => this.#process(message, signal, heartbeat, fate));
+    const processed = await context.with(ctx, () => this.#process(message, parsed, signal, heartbeat, fate));
     if (processed.hash !== undefined) span.setAttribute('sfn_relay.token_hash', shortHash(processed.hash));
-    return { ...processed, message, receiveCount, fate: (e) => fate(e, 0), span, ctx };
+    return { ...processed, origin, message, receiveCount, fate: (e) => fate(e, 0), span, ctx };
   }
 
   /** The message's fate from evidence, with its own failures counted so far. */
@@ -199,14 +204,19 @@ export class Relay {
       });
   }
 
-  async #process(message: Message, signal: AbortSignal, heartbeat: Heartbeat, fate: Fate): Promise<Processed> {
-    const parsed = parseEvent(message.Body, this.#s.limits);
+  async #process(
+    message: Message,
+    parsed: ParseResult,
+    signal: AbortSignal,
+    heartbeat: Heartbeat,
+    fate: Fate,
+  ): Promise<Processed> {
     if (!parsed.ok) {
       const outcome = fate({ stage: 'parse', reason: parsed.reason, detail: parsed.detail }, 0);
-      return { outcome, hash: undefined, envelope: undefined };
+      return { outcome, hash: undefined };
     }
     const hash = tokenHash(parsed.event.taskToken);
-    const done = (outcome: Outcome): Processed => ({ outcome, hash, envelope: parsed.envelope });
+    const done = (outcome: Outcome): Processed => ({ outcome, hash });
     // `error` and `cause` are sensitive in the Step Functions API model: debug level only.
     this.#d.logger.debug(
       {

@@ -16,6 +16,8 @@ import {
 import { type Context, context, type Span, SpanKind, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { chunkEntries, type DeadLetterInfo, deadLetterEntry, dlqRouting, SQS_MAX_MESSAGE_BYTES } from './deadLetter.js';
+import { summarizeOrigin } from './envelope/origin.js';
+import type { Origin } from './envelope/unwrap.js';
 import { errorNameOf } from './errors.js';
 import type { Metrics } from './metrics.js';
 import type { Evidence, Outcome } from './outcome.js';
@@ -31,7 +33,8 @@ export interface Finished {
   receiveCount: number;
   outcome: Outcome;
   hash: string | undefined;
-  envelope: string | undefined;
+  /** Where the message came from, as far as its body was parsed. */
+  origin: Origin | undefined;
   /** Decides the message's fate again from new evidence (a refused DLQ send). */
   fate: (evidence: Evidence) => Outcome;
   span: Span;
@@ -188,6 +191,7 @@ export class Settler {
       firstReceivedAt: first === undefined ? undefined : new Date(first).toISOString(),
       deadLetteredAt: new Date(now).toISOString(),
       ...(f.hash === undefined ? {} : { tokenHash: shortHash(f.hash) }),
+      ...(f.origin === undefined ? {} : { origin: summarizeOrigin(f.origin) }),
     };
   }
 
@@ -285,13 +289,16 @@ export class Settler {
     };
     if (reason !== '') fields.reason = reason;
     if (f.hash !== undefined) fields.token_hash = shortHash(f.hash);
-    if (f.envelope !== undefined) fields.envelope = f.envelope;
+    if (f.origin !== undefined) fields.envelope = f.origin.envelope;
     const o = f.outcome;
     if (o.kind === 'retryLater') {
       fields.delay_seconds = o.delaySeconds;
       if (o.errorName !== undefined) fields.error_name = o.errorName;
     }
-    if (o.kind === 'deadLetter') fields.detail = o.detail;
+    if (o.kind === 'deadLetter') {
+      fields.detail = o.detail;
+      if (f.origin !== undefined) fields.origin = summarizeOrigin(f.origin);
+    }
     if (o.kind === 'dlqSendFailed') {
       fields.delay_seconds = o.delaySeconds;
       fields.error_name = o.code;

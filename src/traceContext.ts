@@ -42,22 +42,36 @@ const plainGetter: TextMapGetter<Record<string, string>> = {
   get: (carrier, key) => carrier[key],
 };
 
+/** The W3C trace context a CloudEvent carries (its Distributed Tracing extension). */
+export interface EventTraceContext {
+  traceparent?: string;
+  tracestate?: string;
+}
+
 /**
- * The producer's context, as span links (the convention for batch receive): W3C `traceparent` /
- * `tracestate` message attributes, and the X-Ray `AWSTraceHeader` system attribute.
+ * The producer's context, as span links (the convention for batch receive), closest to the
+ * producer first: the CloudEvent's `traceparent` (set by the producing application, e.g. Dapr),
+ * then the W3C `traceparent` / `tracestate` message attributes, then the X-Ray `AWSTraceHeader`
+ * system attribute (set by whatever sent to SQS). A context found twice is linked once.
  */
-export function producerLinks(message: Message): Link[] {
+export function producerLinks(message: Message, event?: EventTraceContext): Link[] {
   const links: Link[] = [];
   if (loaded === undefined) return links;
   const { w3c, xray, xrayHeader } = loaded;
-  const fromW3c = trace.getSpanContext(w3c.extract(ROOT_CONTEXT, message.MessageAttributes ?? {}, attributeGetter));
-  if (fromW3c !== undefined) links.push({ context: fromW3c, attributes: { 'sfn_relay.link.source': 'traceparent' } });
-  const header = message.Attributes?.AWSTraceHeader;
-  if (header !== undefined) {
-    const fromXray = trace.getSpanContext(xray.extract(ROOT_CONTEXT, { [xrayHeader]: header }, plainGetter));
-    if (fromXray !== undefined)
-      links.push({ context: fromXray, attributes: { 'sfn_relay.link.source': 'AWSTraceHeader' } });
+  const add = (ctx: Context, source: string) => {
+    const found = trace.getSpanContext(ctx);
+    if (found === undefined) return;
+    if (links.some((l) => l.context.traceId === found.traceId && l.context.spanId === found.spanId)) return;
+    links.push({ context: found, attributes: { 'sfn_relay.link.source': source } });
+  };
+  if (event?.traceparent !== undefined) {
+    const carrier: Record<string, string> = { traceparent: event.traceparent };
+    if (event.tracestate !== undefined) carrier.tracestate = event.tracestate;
+    add(w3c.extract(ROOT_CONTEXT, carrier, plainGetter), 'cloudevent.traceparent');
   }
+  add(w3c.extract(ROOT_CONTEXT, message.MessageAttributes ?? {}, attributeGetter), 'traceparent');
+  const header = message.Attributes?.AWSTraceHeader;
+  if (header !== undefined) add(xray.extract(ROOT_CONTEXT, { [xrayHeader]: header }, plainGetter), 'AWSTraceHeader');
   return links;
 }
 

@@ -2,6 +2,7 @@ import { type Context, context, propagation, ROOT_CONTEXT } from '@opentelemetry
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
+import { DEFAULT_CLOUDEVENT_TYPE } from '../envelope/cloudevent.js';
 import { InvalidEventError, RelayError } from '../errors.js';
 import { DEFAULT_LIMITS, type FailureEvent, validateEvent } from '../event.js';
 import { publishTaskFailure } from '../publish.js';
@@ -29,6 +30,8 @@ interface Options extends AwsOptions {
   queueUrl?: string;
   messageGroupId?: string;
   messageDeduplicationId?: string;
+  cloudeventSource?: string;
+  cloudeventType?: string;
 }
 
 /** `--cli-input-json` / `--cli-input-yaml`, checked as the AWS CLI checks them. */
@@ -95,9 +98,22 @@ function eventFrom(o: Options): FailureEvent {
         : 'Parameter validation failed: Missing required parameter in input: "taskToken"',
     );
   }
-  const checked = validateEvent(merged as never, 'plain', DEFAULT_LIMITS);
+  const checked = validateEvent(merged as never, DEFAULT_LIMITS);
   if (!checked.ok) throw new UsageError(`invalid event (${checked.reason}): ${checked.detail}`);
   return checked.event;
+}
+
+function cloudEventOption(o: Options): { source: string; type?: string } | undefined {
+  if (o.cloudeventSource === undefined) {
+    if (o.cloudeventType !== undefined) throw new UsageError('--cloudevent-type needs --cloudevent-source');
+    return undefined;
+  }
+  const source = stringParameter('--cloudevent-source', 'source', o.cloudeventSource);
+  if (source === '') throw new UsageError('--cloudevent-source must not be empty');
+  if (o.cloudeventType === undefined) return { source };
+  const type = stringParameter('--cloudevent-type', 'type', o.cloudeventType);
+  if (type === '') throw new UsageError('--cloudevent-type must not be empty');
+  return { source, type };
 }
 
 /** Arguments commander could not place: `Unknown options: --bogus, x`, as the AWS CLI words it. */
@@ -128,6 +144,14 @@ export function registerSendTaskFailure(program: Command): void {
       '--message-deduplication-id <id>',
       'FIFO queues: the deduplication id (default: the SHA-256 of the published body, so a repeat within 5 minutes is dropped by SQS)',
     )
+    .option(
+      '--cloudevent-source <uri>',
+      'publish the event as a structured CloudEvent 1.0 from this source (a URI reference, e.g. //orders/payment-worker)',
+    )
+    .option(
+      '--cloudevent-type <type>',
+      `with --cloudevent-source: the CloudEvent type (default: ${DEFAULT_CLOUDEVENT_TYPE})`,
+    )
     .option('--region <region>', 'AWS region (default: $AWS_REGION)')
     .option('--endpoint-url <url>', 'SQS endpoint (default: $AWS_ENDPOINT_URL_SQS)')
     .addHelpText(
@@ -143,6 +167,7 @@ Examples:
   $ sfn-relay send-task-failure --cli-input-yaml file://failure.yaml
   $ sfn-relay send-task-failure --generate-cli-skeleton yaml-input > failure.yaml
   $ sfn-relay send-task-failure --queue-url "$FIFO_URL" --message-group-id orders --task-token "$TOKEN"
+  $ sfn-relay send-task-failure --cloudevent-source //orders/payment-worker --task-token "$TOKEN"
 
 Stricter than Step Functions on purpose: a token with whitespace, control or format characters is
 refused here (exit 252) instead of published, because Step Functions would refuse it later
@@ -174,6 +199,7 @@ context. Exit codes (the AWS CLI v2's): 0 published, 252 bad options or an inval
         o.messageDeduplicationId === undefined
           ? undefined
           : stringParameter('--message-deduplication-id', 'MessageDeduplicationId', o.messageDeduplicationId);
+      const cloudEvent = cloudEventOption(o);
       const sqs = sqsClient(o);
       try {
         const id = await publishTaskFailure(event, {
@@ -182,6 +208,7 @@ context. Exit codes (the AWS CLI v2's): 0 published, 252 bad options or an inval
           traceContext: callerContext(),
           ...(groupId === undefined ? {} : { messageGroupId: groupId }),
           ...(dedupId === undefined ? {} : { messageDeduplicationId: dedupId }),
+          ...(cloudEvent === undefined ? {} : { cloudEvent }),
         });
         process.stdout.write(`${id}\n`);
       } catch (err) {

@@ -60,10 +60,11 @@ Exit codes: 0 all valid, 1 some invalid, 252 unreadable or empty input.`,
         const r = parseEvent(body);
         if (r.ok) {
           const note = r.truncated.length > 0 ? `, ${r.truncated.join(' and ')} will be truncated` : '';
-          process.stdout.write(`line ${line}: valid (${r.envelope}${note})\n`);
+          process.stdout.write(`line ${line}: valid (${r.origin.envelope}${note})\n`);
         } else {
           invalid += 1;
-          process.stdout.write(`line ${line}: invalid ${r.reason}: ${r.detail}\n`);
+          const path = r.origin === undefined || r.origin.envelope === 'plain' ? '' : ` (in ${r.origin.envelope})`;
+          process.stdout.write(`line ${line}: invalid ${r.reason}: ${r.detail}${path}\n`);
         }
       }
       if (bodies.length === 0) throw new UsageError('no event bodies in the input');

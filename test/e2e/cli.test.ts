@@ -5,11 +5,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { DEAD_LETTER_ATTRIBUTE, deadLetterEntry, readDeadLetterInfo } from '../../src/deadLetter.js';
 import type { DeadLetterReason } from '../../src/outcome.js';
+import { runCli } from '../support/cli.js';
 import {
   createActivityMachine,
   executionFailure,
@@ -25,44 +25,8 @@ import { waitFor } from '../support/wait.js';
 
 const emu = useEmulators();
 
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: Record<string, string> = {}, stdin?: string, timeoutMs = 60_000): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        AWS_ACCESS_KEY_ID: 'test',
-        AWS_SECRET_ACCESS_KEY: 'test',
-        AWS_REGION: 'us-east-1',
-        AWS_ENDPOINT_URL_SQS: emu.sqs.endpoint,
-        ...env,
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d;
-    });
-    child.stdin.end(stdin ?? '');
-    // A command that does not end is killed: its code is then null.
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[], env: Record<string, string> = {}, stdin?: string, timeoutMs = 60_000) =>
+  runCli(emu.sqs.endpoint, args, env, stdin, timeoutMs);
 
 /** What the AWS CLI v2 sends to Step Functions for these arguments: the request body, parsed. */
 async function awsCliBody(args: string[]): Promise<unknown> {
@@ -370,6 +334,21 @@ describe('sfn-relay validate', () => {
       'not json',
       '{"Type":"Notification","Message":"{\\"taskToken\\":\\"x\\"}"}',
       '{"taskToken":"a\\tb"}',
+      JSON.stringify({
+        Type: 'Notification',
+        Message: JSON.stringify({ specversion: '1.0', id: '1', source: '/w', type: 't', data: { taskToken: 'x' } }),
+      }),
+      JSON.stringify({
+        Type: 'Notification',
+        Message: JSON.stringify({
+          specversion: '1.0',
+          id: '1',
+          source: '/w',
+          type: 't',
+          datacontenttype: 'text/plain',
+          data: 'x',
+        }),
+      }),
     ].join('\n');
     const r = await cli(['validate', '-'], {}, input);
     expect(r.code).toBe(1);
@@ -379,6 +358,8 @@ describe('sfn-relay validate', () => {
         'line 2: invalid body_not_json: body has no valid JSON',
         'line 3: valid (sns)',
         'line 4: invalid token_invalid_character: "taskToken" contains U+0009 at index 1',
+        'line 5: valid (sns>cloudevent)',
+        'line 6: invalid cloudevent_data_not_json: CloudEvent "datacontenttype" "text/plain" is not JSON (in sns>cloudevent)',
         '',
       ].join('\n'),
     );

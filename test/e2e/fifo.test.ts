@@ -1,16 +1,9 @@
-/**
- * Every queue type SQS offers, on fauxqs: FIFO source and DLQ (groups, duplicates, poison,
- * throttling), a throttled token's effect on its group, fair queues (a group on a standard queue,
- * through a proxy that keeps groups as SQS does), SNS deliveries as fauxqs' SNS makes them (raw and
- * not, standard and FIFO), and the CLI on FIFO queues.
- */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { CreateTopicCommand, PublishCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import { GetQueueAttributesCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readDeadLetterInfo } from '../../src/deadLetter.js';
+import { runCli } from '../support/cli.js';
 import {
   createActivityMachine,
   queueCounts,
@@ -21,13 +14,13 @@ import {
 import { type FairQueueProxy, startFairQueueProxy } from '../support/fairQueueProxy.js';
 import { drainQueue } from '../support/queue.js';
 import { type RelayProcess, startRelayProcess } from '../support/relayProcess.js';
+import { snsClient, topicInto } from '../support/sns.js';
 import { useEmulators } from '../support/useEmulators.js';
 import { waitFor } from '../support/wait.js';
 
 const emu = useEmulators();
 const relays: RelayProcess[] = [];
 let proxy: FairQueueProxy | undefined;
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 afterAll(async () => {
   for (const r of relays) if (r.child.exitCode === null) r.child.kill('SIGKILL');
@@ -78,32 +71,7 @@ async function sendFifo(queueUrl: string, messages: Sent[], endpoint = emu.sqs.c
   }
 }
 
-function cli(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        AWS_ACCESS_KEY_ID: 'test',
-        AWS_SECRET_ACCESS_KEY: 'test',
-        AWS_REGION: REGION,
-        AWS_ENDPOINT_URL_SQS: emu.sqs.endpoint,
-        ...env,
-      },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d;
-    });
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[], env: Record<string, string>) => runCli(emu.sqs.endpoint, args, env);
 
 describe('FIFO queues', () => {
   it('FIFO source and DLQ, 5 groups, duplicates, poison, 30 % throttling: each task failed once, poison in the FIFO DLQ with its group', async () => {
@@ -286,30 +254,13 @@ describe('fair queues (a group on a standard queue)', () => {
 
 describe('SNS as fauxqs delivers it', () => {
   it('raw and enveloped deliveries from standard and FIFO topics each fail their execution once', async () => {
-    const sns = new SNSClient({ region: REGION, endpoint: emu.sqs.endpoint });
+    const sns = snsClient(emu.sqs.endpoint);
     const name = `sns-${randomUUID().slice(0, 8)}`;
     const standard = { source: await emu.sqs.createQueue(name), dlq: await emu.sqs.createQueue(`${name}-dlq`) };
     const fifo = await fifoQueues(`${name}-f`);
-    const arnOf = async (url: string) =>
-      (await emu.sqs.client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] })))
-        .Attributes?.QueueArn ?? '';
-    const enveloped = (await sns.send(new CreateTopicCommand({ Name: `${name}-enveloped` }))).TopicArn ?? '';
-    const raw = (await sns.send(new CreateTopicCommand({ Name: `${name}-raw` }))).TopicArn ?? '';
-    const fifoTopic =
-      (await sns.send(new CreateTopicCommand({ Name: `${name}-f.fifo`, Attributes: { FifoTopic: 'true' } })))
-        .TopicArn ?? '';
-    await sns.send(
-      new SubscribeCommand({ TopicArn: enveloped, Protocol: 'sqs', Endpoint: await arnOf(standard.source) }),
-    );
-    await sns.send(
-      new SubscribeCommand({
-        TopicArn: raw,
-        Protocol: 'sqs',
-        Endpoint: await arnOf(standard.source),
-        Attributes: { RawMessageDelivery: 'true' },
-      }),
-    );
-    await sns.send(new SubscribeCommand({ TopicArn: fifoTopic, Protocol: 'sqs', Endpoint: await arnOf(fifo.source) }));
+    const enveloped = await topicInto(sns, emu.sqs.client, `${name}-enveloped`, standard.source);
+    const raw = await topicInto(sns, emu.sqs.client, `${name}-raw`, standard.source, { raw: true });
+    const fifoTopic = await topicInto(sns, emu.sqs.client, `${name}-f.fifo`, fifo.source, { fifo: true });
     const machine = await createActivityMachine(emu.sfn.client, name);
     const tasks = await startExecutionsWithTokens(emu.sfn.client, machine, 6);
     const event = (i: number) => JSON.stringify({ taskToken: tasks[i]?.token, error: `S${i}`, cause: `via SNS ${i}` });

@@ -6,12 +6,10 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { SpanKind } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
-import { loadPropagators, producerLinks } from '../../src/traceContext.js';
+import { producerLinks } from '../../src/traceContext.js';
 import {
   createActivityMachine,
   executionFailure,
@@ -21,18 +19,13 @@ import {
 import { startInProcess } from '../support/inProcess.js';
 import { drainQueue, publish } from '../support/queue.js';
 import { startRelayProcess } from '../support/relayProcess.js';
+import { captureSpans } from '../support/spans.js';
 import { useEmulators } from '../support/useEmulators.js';
 import { waitFor } from '../support/wait.js';
 
 const emu = useEmulators();
 
-const exporter = new InMemorySpanExporter();
-const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
-trace.setGlobalTracerProvider(provider);
-context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-// What the relay's tracing start does (src/tracing.ts).
-await loadPropagators();
+const exporter = await captureSpans();
 
 const PRODUCER_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const traceparent = (span: string) => ({

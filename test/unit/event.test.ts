@@ -9,8 +9,8 @@ describe('parseEvent', () => {
     expect(r).toEqual({
       ok: true,
       event: { taskToken: token, error: 'E', cause: 'C' },
-      envelope: 'plain',
       truncated: [],
+      origin: { envelope: 'plain' },
     });
   });
 
@@ -22,10 +22,10 @@ describe('parseEvent', () => {
   it('unwraps an SNS notification and an EventBridge event', () => {
     const inner = JSON.stringify({ taskToken: token, error: 'E' });
     const sns = parseEvent(JSON.stringify({ Type: 'Notification', Message: inner }));
-    expect(sns.ok && sns.envelope).toBe('sns');
+    expect(sns.ok && sns.origin.envelope).toBe('sns');
     expect(sns.ok && sns.event.error).toBe('E');
     const eb = parseEvent(JSON.stringify({ 'detail-type': 'x', detail: { taskToken: token } }));
-    expect(eb.ok && eb.envelope).toBe('eventbridge');
+    expect(eb.ok && eb.origin.envelope).toBe('eventbridge');
   });
 
   it.each([
