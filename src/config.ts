@@ -4,6 +4,7 @@
  * which matters to a relay that should be ready in 300 ms after KEDA scales it from zero.
  */
 import * as v from 'valibot';
+import { type AdmissionSettings, admissionFromEnv } from './admission/settings.js';
 import { ConfigError } from './errors.js';
 import type { RedisSettings } from './redis.js';
 
@@ -77,6 +78,14 @@ const schema = v.object({
   OVERLONG_TEXT: oneOf(['truncate', 'reject'], 'truncate'),
   MAX_BODY_BYTES: int(1024, 1_048_576, 1_048_576),
   DRAIN_TIMEOUT_SECONDS: int(1, 3600, 25),
+  // The sender allowlist (src/admission/): comma-separated; checked in admissionFromEnv.
+  ALLOWED_SENDERS: v.optional(v.string()),
+  ALLOWED_SNS_TOPICS: v.optional(v.string()),
+  ALLOWED_EVENTBRIDGE_SOURCES: v.optional(v.string()),
+  ALLOWED_EVENTBRIDGE_ACCOUNTS: v.optional(v.string()),
+  ALLOWED_CLOUDEVENT_SOURCES: v.optional(v.string()),
+  SNS_VERIFY_SIGNATURES: v.optional(v.picklist(['true', 'false'], 'must be one of true, false')),
+  SNS_SIGNING_CERT_FILE: v.optional(v.string()),
   // The standard OpenTelemetry variable; the relay also bounds its flush on shutdown by it.
   OTEL_BSP_EXPORT_TIMEOUT: int(100, 60_000, 5000),
 });
@@ -103,6 +112,7 @@ function crossChecks(c: Env): [string, string][] {
   if (c.RETRY_BASE_DELAY_SECONDS > c.RETRY_MAX_DELAY_SECONDS) {
     out.push(['RETRY_BASE_DELAY_SECONDS', `must not exceed RETRY_MAX_DELAY_SECONDS (${c.RETRY_MAX_DELAY_SECONDS})`]);
   }
+  out.push(...admissionFromEnv(c).problems);
   return out;
 }
 
@@ -146,6 +156,8 @@ export interface Config {
   drainTimeoutSeconds: number;
   /** Bound on one trace export, and on the flush at shutdown (OTEL_BSP_EXPORT_TIMEOUT). */
   telemetryFlushTimeoutMs: number;
+  /** The sender allowlist; undefined: off, every sender admitted. */
+  admission: AdmissionSettings | undefined;
 }
 
 /** Real SQS queue URLs name their region (`sqs.<region>.amazonaws.com`); use it when AWS_REGION is unset. */
@@ -221,5 +233,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: e.MAX_BODY_BYTES,
     drainTimeoutSeconds: e.DRAIN_TIMEOUT_SECONDS,
     telemetryFlushTimeoutMs: e.OTEL_BSP_EXPORT_TIMEOUT,
+    admission: admissionFromEnv(e).settings,
   };
 }

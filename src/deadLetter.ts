@@ -24,6 +24,8 @@ export interface DeadLetterInfo {
   tokenHash?: string;
   /** Where the message came from: its envelopes, SNS topic, EventBridge source, CloudEvent source/type/id. */
   origin?: OriginSummary;
+  /** The message's SenderId (requested only with the sender allowlist on). */
+  sender?: string;
   /**
    * Original attributes not carried as attributes of the DLQ message: those that did not fit beside
    * ours (the producer used all 10), and the producer's `traceparent`/`tracestate`, whose names

@@ -58,7 +58,7 @@ export type ParseResult =
       /** The outermost SNS notification as received (for signature verification). */
       snsNotification?: Record<string, Json>;
     }
-  | { ok: false; reason: PoisonReason; detail: string; origin?: Origin };
+  | { ok: false; reason: PoisonReason; detail: string; origin?: Origin; snsNotification?: Record<string, Json> };
 
 export interface EventLimits {
   /** Bodies larger than this (UTF-8 bytes) are rejected before parsing. */
@@ -156,11 +156,9 @@ export function parseEvent(body: string | undefined, limits: EventLimits = DEFAU
     return fail(parsed.forbidden ? 'forbidden_key' : 'body_not_json', `body has ${parsed.detail}`);
   }
   const unwrapped = unwrap(parsed.value);
-  if (!unwrapped.ok) {
-    return { ok: false, reason: unwrapped.reason, detail: unwrapped.detail, origin: unwrapped.origin };
-  }
+  if (!unwrapped.ok) return unwrapped;
   const { origin, snsNotification } = unwrapped;
   const valid = validateEvent(unwrapped.event, limits);
-  if (!valid.ok) return { ...valid, origin };
-  return snsNotification === undefined ? { ...valid, origin } : { ...valid, origin, snsNotification };
+  const sns = snsNotification === undefined ? {} : { snsNotification };
+  return { ...valid, origin, ...sns };
 }

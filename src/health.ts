@@ -3,6 +3,7 @@
  * whether the relay should count as serving. Every degraded mode is a field of `/readyz`, so one
  * request tells an operator what the logs and metrics say.
  */
+import type { Admission } from './admission/admission.js';
 import type { SendBreaker } from './breaker.js';
 import type { Config } from './config.js';
 import type { Pollers } from './consumer.js';
@@ -22,6 +23,7 @@ export interface HealthParts {
   limiter: Limiter;
   redisStatus: RedisStatus | undefined;
   preflight: PreflightResult;
+  admission: Admission | undefined;
   stopping: () => boolean;
 }
 
@@ -73,6 +75,7 @@ export function healthChecks(config: Config, p: HealthParts): { live: () => Chec
             ? {}
             : { redis_last_command_error: p.redisStatus.lastCommandError }),
           in_flight: p.relay.inFlight,
+          ...(p.admission === undefined ? {} : { admission: p.admission.health }),
           dlq_refused: dlq.refused,
           ...(dlq.lastRefusal === undefined ? {} : { dlq_last_refusal: dlq.lastRefusal }),
           checks,

@@ -18,7 +18,16 @@ export type Evidence =
   /** `probe`: the call was the circuit breaker's probe (the circuit was not closed). */
   | { stage: 'send'; result: SendResult; probe?: boolean }
   /** The message was to be dead-lettered, but the DLQ refused it (`code`: the AWS error code). */
-  | { stage: 'deadLetterSend'; code: string; message: string };
+  | { stage: 'deadLetterSend'; code: string; message: string }
+  /**
+   * The sender allowlist refused the message (`sender_not_allowed`, `sns_signature_invalid`), or
+   * could not check an SNS signature because the signing certificate is out of reach.
+   */
+  | { stage: 'admit'; verdict: AdmitReason | 'sns_cert_unavailable'; detail: string };
+
+/** Dead-letter reasons of the sender allowlist. */
+export const ADMIT_REASONS = ['sender_not_allowed', 'sns_signature_invalid'] as const;
+export type AdmitReason = (typeof ADMIT_REASONS)[number];
 
 /** Dead-letter reasons decided after Step Functions answered. */
 export const SFN_DEAD_LETTER_REASONS = [
@@ -28,10 +37,14 @@ export const SFN_DEAD_LETTER_REASONS = [
   'retries_exhausted',
 ] as const;
 
-export type DeadLetterReason = PoisonReason | (typeof SFN_DEAD_LETTER_REASONS)[number];
+export type DeadLetterReason = PoisonReason | AdmitReason | (typeof SFN_DEAD_LETTER_REASONS)[number];
 
 /** Every reason a DLQ message can carry. */
-export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = [...POISON_REASONS, ...SFN_DEAD_LETTER_REASONS];
+export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = [
+  ...POISON_REASONS,
+  ...ADMIT_REASONS,
+  ...SFN_DEAD_LETTER_REASONS,
+];
 
 /**
  * Why moving a message dead-lettered for `reason` back to the source queue cannot succeed (the
@@ -48,6 +61,10 @@ export function redriveHopeless(reason: string): string | undefined {
   if ((POISON_REASONS as readonly string[]).includes(reason)) {
     return 'the body itself is invalid; a redrive sends the same body';
   }
+  if (reason === 'sender_not_allowed') {
+    return 'its sender is not on the allowlist; a redrive sends it as you, so it would pass on your identity alone: check who sent it first';
+  }
+  if (reason === 'sns_signature_invalid') return 'its SNS signature does not verify; a redrive sends the same body';
   // No reason of the relay's (moved by SQS's own redrive policy) or one this version does not know.
   return undefined;
 }
@@ -62,6 +79,7 @@ export const RETRY_CAUSES = [
   'store_unavailable',
   'breaker_open',
   'interrupted',
+  'sns_cert_unavailable',
 ] as const;
 export type RetryCause = (typeof RETRY_CAUSES)[number];
 
@@ -167,6 +185,7 @@ export function classifyError(errorName: string, httpStatus: number | undefined)
 
 /** Causes that are not the message's fault never count toward MAX_RECEIVES (see FateSettings.ownFailures). */
 const BLAMELESS: ReadonlySet<RetryCause> = new Set([
+  'sns_cert_unavailable',
   'unauthorized',
   'busy',
   'store_unavailable',
@@ -226,6 +245,10 @@ export function decide(evidence: Evidence, f: FateSettings): Outcome {
   switch (evidence.stage) {
     case 'parse':
       return { kind: 'deadLetter', reason: evidence.reason, detail: evidence.detail };
+    case 'admit':
+      // An unreachable certificate is not the message's fault: it waits until the check can be made.
+      if (evidence.verdict === 'sns_cert_unavailable') return retryLater('sns_cert_unavailable', f);
+      return { kind: 'deadLetter', reason: evidence.verdict, detail: evidence.detail };
     case 'dedup':
       if (evidence.claim === 'done') return { kind: 'duplicate' };
       return retryLater(evidence.claim === 'busy' ? 'busy' : 'store_unavailable', f);

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { context, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
+import type { Admission } from './admission/admission.js';
 import type { SendBreaker } from './breaker.js';
 import type { DedupStore } from './dedup/store.js';
 import { originAttributes } from './envelope/origin.js';
@@ -50,6 +51,8 @@ export interface RelayDeps {
   breaker: SendBreaker;
   metrics: Metrics;
   logger: Logger;
+  /** The sender allowlist (src/admission/); absent: every sender admitted. */
+  admission?: Pick<Admission, 'admit'> | undefined;
   now?: () => number;
   random?: () => number;
 }
@@ -178,6 +181,7 @@ export class Relay {
           'messaging.message.id': message.MessageId ?? '',
           'aws.sqs.queue.url': this.#s.sourceQueueUrl,
           'sfn_relay.receive_count': receiveCount,
+          ...(message.Attributes?.SenderId === undefined ? {} : { 'sfn_relay.sender_id': message.Attributes.SenderId }),
           ...(origin === undefined ? {} : originAttributes(origin)),
         },
       },
@@ -211,6 +215,12 @@ export class Relay {
     heartbeat: Heartbeat,
     fate: Fate,
   ): Promise<Processed> {
+    // Who sent it is asked first: a refused sender's message never reaches Step Functions, and
+    // its garbage is reported as what it is, a message from someone not allowed.
+    const refused = await this.#d.admission?.admit(message, parsed);
+    if (refused !== undefined) {
+      return { outcome: fate(refused, 0), hash: parsed.ok ? tokenHash(parsed.event.taskToken) : undefined };
+    }
     if (!parsed.ok) {
       const outcome = fate({ stage: 'parse', reason: parsed.reason, detail: parsed.detail }, 0);
       return { outcome, hash: undefined };

@@ -4,6 +4,9 @@
  */
 import type { Server } from 'node:http';
 import type { DestinationStream } from 'pino';
+import { Admission } from './admission/admission.js';
+import { Allowlist } from './admission/allowlist.js';
+import { fetchedCerts, pinnedCerts } from './admission/snsSignature.js';
 import { SendBreaker } from './breaker.js';
 import type { Config } from './config.js';
 import { Pollers } from './consumer.js';
@@ -43,6 +46,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     requestTimeoutMs: receiveTimeoutMs(config.waitTimeSeconds),
   });
   const sfn = createSender(config);
+  const admission = createAdmission(config, logger);
 
   const checked = await preflight(sqs, {
     sourceQueueUrl: config.sourceQueueUrl,
@@ -105,7 +109,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       failureTtlSeconds: checked.source?.retentionSeconds ?? 1_209_600,
       limits: { maxBodyBytes: config.maxBodyBytes, overlongText: config.overlongText },
     },
-    { sqs, send: (e) => sfn.send(e), dedup, limiter, breaker, metrics, logger },
+    { sqs, send: (e) => sfn.send(e), dedup, limiter, breaker, metrics, logger, admission },
   );
 
   const activePollers = new Pollers(
@@ -115,6 +119,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
       batchSize: config.batchSize,
       waitTimeSeconds: config.waitTimeSeconds,
       visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+      // Who sent each message, for the allowlist; not requested when it is off.
+      ...(admission === undefined ? {} : { extraSystemAttributes: ['SenderId'] }),
     },
     { sqs: receiveSqs, handleBatch: (messages) => relay.handleBatch(messages), logger, metrics },
   );
@@ -131,6 +137,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       limiter,
       redisStatus: shared.redisStatus,
       preflight: checked,
+      admission,
       stopping: () => stopping,
     }),
   });
@@ -196,6 +203,33 @@ function reportExportFailures(logger: Logger, metrics: Metrics): () => void {
   };
   exportFailures.on('exportFailure', onFailure);
   return () => exportFailures.off('exportFailure', onFailure);
+}
+
+/** The sender allowlist, when configured; a pinned certificate file that cannot be read is a ConfigError. */
+function createAdmission(config: Config, logger: Logger): Admission | undefined {
+  const a = config.admission;
+  if (a === undefined) return undefined;
+  const certs = a.snsCertFile === undefined ? fetchedCerts() : pinnedCerts(a.snsCertFile);
+  const s = a.allowlist;
+  logger.info(
+    {
+      allowed_senders: s.senders.length,
+      allowed_sns_topics: s.snsTopics.length,
+      allowed_eventbridge_sources: s.eventBridgeSources.length,
+      allowed_eventbridge_accounts: s.eventBridgeAccounts.length,
+      allowed_cloudevent_sources: s.cloudEventSources.length,
+      sns_signatures:
+        s.snsTopics.length === 0
+          ? 'not_used'
+          : s.verifySnsSignatures
+            ? a.snsCertFile === undefined
+              ? 'verified, certificates fetched'
+              : 'verified, pinned certificates'
+            : 'not_verified',
+    },
+    'sender allowlist on',
+  );
+  return new Admission(new Allowlist(s), { certs, logger });
 }
 
 function logChecks(logger: Logger, result: PreflightResult): void {

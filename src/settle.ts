@@ -192,6 +192,8 @@ export class Settler {
       deadLetteredAt: new Date(now).toISOString(),
       ...(f.hash === undefined ? {} : { tokenHash: shortHash(f.hash) }),
       ...(f.origin === undefined ? {} : { origin: summarizeOrigin(f.origin) }),
+      // Requested only with the sender allowlist on: the IAM principal's unique id, no secret.
+      ...(f.message.Attributes?.SenderId === undefined ? {} : { sender: f.message.Attributes.SenderId }),
     };
   }
 
@@ -298,6 +300,7 @@ export class Settler {
     if (o.kind === 'deadLetter') {
       fields.detail = o.detail;
       if (f.origin !== undefined) fields.origin = summarizeOrigin(f.origin);
+      if (f.message.Attributes?.SenderId !== undefined) fields.sender = f.message.Attributes.SenderId;
     }
     if (o.kind === 'dlqSendFailed') {
       fields.delay_seconds = o.delaySeconds;

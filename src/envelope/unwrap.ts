@@ -33,7 +33,7 @@ export type Unwrapped =
       /** The outermost SNS notification as received (for signature verification). */
       snsNotification?: Record<string, Json>;
     }
-  | { ok: false; reason: EnvelopeReason; detail: string; origin: Origin };
+  | { ok: false; reason: EnvelopeReason; detail: string; origin: Origin; snsNotification?: Record<string, Json> };
 
 function kindOf(o: Record<string, Json>): EnvelopeKind | undefined {
   if (isSnsNotification(o)) return 'sns';
@@ -74,7 +74,10 @@ export function unwrap(root: Json): Unwrapped {
     if (kind === 'sns') snsNotification ??= o;
     const layer = takeOff(kind, o);
     if (layer.origin !== undefined) record(origin, kind, layer.origin);
-    if (!layer.ok) return { ok: false, reason: layer.reason, detail: layer.detail, origin };
+    if (!layer.ok) {
+      const failed = { ok: false as const, reason: layer.reason, detail: layer.detail, origin };
+      return snsNotification === undefined ? failed : { ...failed, snsNotification };
+    }
     value = layer.inner;
     kind = isObject(value) ? kindOf(value) : undefined;
   }

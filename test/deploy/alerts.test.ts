@@ -57,7 +57,15 @@ const CASES: Case[] = [
     fires: { 'sfn_relay_messages_finished_total{outcome="dead_lettered",reason="body_not_json"}': '0+6x40' },
     summary: 'Invalid failure events reach the DLQ (body_not_json)',
     labels: { reason: 'body_not_json' },
-    quiet: { 'sfn_relay_messages_finished_total{outcome="dead_lettered",reason="retries_exhausted"}': '0+6x40' },
+    quiet: { 'sfn_relay_messages_finished_total{outcome="dead_lettered",reason="sender_not_allowed"}': '0+6x40' },
+  },
+  {
+    alert: 'SfnRelaySenderRefused',
+    // One refused message, once, is enough.
+    fires: { 'sfn_relay_messages_finished_total{outcome="dead_lettered",reason="sender_not_allowed"}': '0x25 1x15' },
+    summary: 'Someone not on the allowlist tried to fail tasks (sender_not_allowed)',
+    labels: { reason: 'sender_not_allowed' },
+    quiet: { 'sfn_relay_messages_finished_total{outcome="dead_lettered",reason="body_not_json"}': '0+6x40' },
   },
   {
     alert: 'SfnRelayRetriesExhausted',

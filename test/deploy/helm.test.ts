@@ -57,6 +57,16 @@ const COMBINATIONS: Record<string, Values> = {
       tls: { caSecret: 'relay-redis-ca' },
     },
   },
+  'sender allowlist': {
+    senders: {
+      allowedSenders: ['AROA3XFRBF535PLBIFPI4', 'AIDAJQABLZS4A3QDU576Q'],
+      allowedSnsTopics: ['arn:aws:sns:eu-west-1:123456789012:task-failures'],
+      allowedEventBridgeSources: ['com.example.orders'],
+      allowedEventBridgeAccounts: ['123456789012'],
+      allowedCloudEventSources: ['//orders/*'],
+      signingCertSecret: 'sns-signing-certs',
+    },
+  },
   'otlp on': { otel: { tracesExporter: 'otlp', exporterEndpoint: 'http://otel-collector.observability:4318' } },
   irsa: { serviceAccount: { roleArn: 'arn:aws:iam::123456789012:role/sfn-failure-relay' } },
   'VPC endpoints': {
@@ -183,8 +193,13 @@ describe('the chart renders what each setting promises', () => {
     expect(env.get('REDIS_TLS_CA_FILE')?.value).toBe('/etc/sfn-relay/redis-ca/ca.pem');
     expect(container.volumeMounts).toEqual([
       { name: 'redis-ca', mountPath: '/etc/sfn-relay/redis-ca', readOnly: true },
+      { name: 'sns-signing', mountPath: '/etc/sfn-relay/sns-signing', readOnly: true },
     ]);
-    expect(deployment.spec.template.spec.volumes[0].secret.secretName).toBe('relay-redis-ca');
+    expect(
+      deployment.spec.template.spec.volumes.map((v: { secret: { secretName: string } }) => v.secret.secretName),
+    ).toEqual(['relay-redis-ca', 'sns-signing-certs']);
+    expect(env.get('ALLOWED_SENDERS')?.value).toBe('AROA3XFRBF535PLBIFPI4,AIDAJQABLZS4A3QDU576Q');
+    expect(env.get('SNS_SIGNING_CERT_FILE')?.value).toBe('/etc/sfn-relay/sns-signing/sns-signing.pem');
     // The configuration the chart renders is one the relay accepts.
     const plain = Object.fromEntries([...env].filter(([, e]) => e.value !== undefined).map(([k, e]) => [k, e.value]));
     expect(() => loadConfig({ ...plain, REDIS_URL: 'rediss://relay-redis:6379' })).not.toThrow();
@@ -299,6 +314,13 @@ describe("the chart's refusals, in helm's own words", () => {
     expect(refused(withQueues({ keda: { enabled: true } }))).toMatch(/region/);
     expect(refused(withQueues({ config: { typoSetting: 1 } }))).toMatch(/typoSetting/);
     expect(refused(withQueues({ replicaCount: 'two' }))).toMatch(/replicaCount/);
+    // SenderId holds unique ids, never ARNs; account ids are 12 digits.
+    expect(refused(withQueues({ senders: { allowedSenders: ['arn:aws:iam::123456789012:role/worker'] } }))).toMatch(
+      /allowedSenders/,
+    );
+    expect(refused(withQueues({ senders: { allowedEventBridgeAccounts: ['1234'] } }))).toMatch(
+      /allowedEventBridgeAccounts/,
+    );
   });
 });
 

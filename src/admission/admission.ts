@@ -1,0 +1,76 @@
+/**
+ * The admission step, between parsing and deduplication: the sender allowlist, then — for a
+ * message admitted by its SNS topic — the SNS signature. A refusal is evidence for `decide()`
+ * (`sender_not_allowed`, `sns_signature_invalid`: dead-lettered before Step Functions is called);
+ * an unreachable signing certificate hands the message back (`sns_cert_unavailable`), counted,
+ * logged once a minute and shown on `/readyz`.
+ */
+import type { Message } from '@aws-sdk/client-sqs';
+import type { Logger } from 'pino';
+import type { ParseResult } from '../event.js';
+import type { Evidence } from '../outcome.js';
+import type { Allowlist } from './allowlist.js';
+import { type CertSource, verifySnsSignature } from './snsSignature.js';
+
+export interface AdmissionHealth {
+  allowlist: 'on';
+  sns_signatures: 'verified' | 'not_verified';
+  /** The last time a signing certificate could not be fetched, and why. */
+  sns_cert_last_error?: { at: string; detail: string };
+}
+
+export class Admission {
+  readonly #allowlist: Allowlist;
+  readonly #certs: CertSource;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  #lastCertError: { at: number; detail: string } | undefined;
+  #lastWarned = 0;
+
+  constructor(allowlist: Allowlist, deps: { certs: CertSource; logger: Logger; now?: () => number }) {
+    this.#allowlist = allowlist;
+    this.#certs = deps.certs;
+    this.#logger = deps.logger;
+    this.#now = deps.now ?? Date.now;
+  }
+
+  /** Evidence against the message, or undefined when it may go on to Step Functions. */
+  async admit(message: Message, parsed: ParseResult): Promise<Evidence | undefined> {
+    // A body that failed before any CloudEvent keeps its own poison reason under the CloudEvent filter.
+    const checkCloudEvent = parsed.ok || parsed.origin?.cloudEvent !== undefined;
+    const judged = this.#allowlist.judge(message.Attributes?.SenderId, parsed.origin, checkCloudEvent);
+    if (!judged.allowed) return { stage: 'admit', verdict: 'sender_not_allowed', detail: judged.detail };
+    if (judged.via !== 'sns_topic' || !this.#allowlist.verifySnsSignatures) return undefined;
+    const notification = parsed.snsNotification;
+    if (notification === undefined) {
+      return { stage: 'admit', verdict: 'sns_signature_invalid', detail: 'no SNS notification to verify' };
+    }
+    const checked = await verifySnsSignature(notification, this.#certs);
+    if (checked.ok) return undefined;
+    if (checked.kind === 'invalid') return { stage: 'admit', verdict: 'sns_signature_invalid', detail: checked.detail };
+    this.#certUnavailable(checked.detail);
+    return { stage: 'admit', verdict: 'sns_cert_unavailable', detail: checked.detail };
+  }
+
+  get health(): AdmissionHealth {
+    const out: AdmissionHealth = {
+      allowlist: 'on',
+      sns_signatures: this.#allowlist.verifySnsSignatures ? 'verified' : 'not_verified',
+    };
+    if (this.#lastCertError !== undefined) {
+      out.sns_cert_last_error = {
+        at: new Date(this.#lastCertError.at).toISOString(),
+        detail: this.#lastCertError.detail,
+      };
+    }
+    return out;
+  }
+
+  #certUnavailable(detail: string): void {
+    const now = this.#now();
+    this.#lastCertError = { at: now, detail };
+    if (now - this.#lastWarned < 60_000) return;
+    this.#lastWarned = now;
+    this.#logger.warn({ detail }, 'SNS signing certificate unavailable; messages from allowed topics wait');
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Who may fail a task: the optional allowlist, and its matching rules.
+ *
+ * A message is admitted by how it was delivered — its `SenderId` (the IAM principal that called
+ * SendMessage) in ALLOWED_SENDERS, or an outermost SNS envelope from a topic in ALLOWED_SNS_TOPICS,
+ * or an outermost EventBridge envelope whose `source`/`account` match ALLOWED_EVENTBRIDGE_* — any
+ * one suffices. ALLOWED_CLOUDEVENT_SOURCES is a further filter on the producer's CloudEvent
+ * `source`, not a way in. With no list set the allowlist is off (every message is admitted).
+ */
+import type { Origin } from '../envelope/unwrap.js';
+
+/** Patterns: `*` matches any run of characters (`:` and `/` included); everything else is literal. */
+export type Pattern = { text: string; test: (value: string) => boolean };
+
+export interface AllowlistSettings {
+  senders: Pattern[];
+  snsTopics: Pattern[];
+  eventBridgeSources: Pattern[];
+  eventBridgeAccounts: Pattern[];
+  cloudEventSources: Pattern[];
+  /** Verify the SNS signature of a message admitted by its topic. */
+  verifySnsSignatures: boolean;
+}
+
+export type Judgement =
+  | { allowed: true; via: 'sender' | 'sns_topic' | 'eventbridge' | 'no_delivery_rule' }
+  | { allowed: false; detail: string };
+
+export function pattern(text: string): Pattern {
+  if (!text.includes('*')) return { text, test: (v) => v === text };
+  const source = text
+    .split('*')
+    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
+  const re = new RegExp(`^${source}$`, 's');
+  return { text, test: (v) => re.test(v) };
+}
+
+const ROLE_ID = /^AROA[A-Z0-9]{12,}$/;
+
+/**
+ * An ALLOWED_SENDERS entry: a SenderId as SQS reports it — an IAM user id (`AIDA…`), a role id with
+ * the session (`AROA…:session`), an account id (root, and emulators) — or a pattern of one. A bare
+ * role id means any session of the role.
+ */
+export function senderPattern(entry: string): Pattern {
+  if (ROLE_ID.test(entry)) {
+    const exact = pattern(entry);
+    const anySession = pattern(`${entry}:*`);
+    return { text: entry, test: (v) => exact.test(v) || anySession.test(v) };
+  }
+  return pattern(entry);
+}
+
+const any = (patterns: Pattern[], value: string | undefined) =>
+  value !== undefined && patterns.some((p) => p.test(value));
+
+const shown = (v: string | undefined) => (v === undefined ? 'none' : JSON.stringify(v.slice(0, 256)));
+
+export class Allowlist {
+  readonly #s: AllowlistSettings;
+  readonly #deliveryRules: boolean;
+
+  constructor(settings: AllowlistSettings) {
+    this.#s = settings;
+    const s = settings;
+    this.#deliveryRules =
+      s.senders.length + s.snsTopics.length + s.eventBridgeSources.length + s.eventBridgeAccounts.length > 0;
+  }
+
+  get verifySnsSignatures(): boolean {
+    return this.#s.verifySnsSignatures;
+  }
+
+  /**
+   * Whether a message from `senderId` with this origin may fail a task. `checkCloudEvent`: apply
+   * the CloudEvent filter (false for a body that failed to parse before any CloudEvent was seen,
+   * which keeps its own poison reason).
+   */
+  judge(senderId: string | undefined, origin: Origin | undefined, checkCloudEvent: boolean): Judgement {
+    const delivery = this.#delivery(senderId, origin);
+    if (!delivery.allowed) return delivery;
+    const ce = this.#s.cloudEventSources;
+    if (ce.length > 0 && checkCloudEvent) {
+      const source = origin?.cloudEvent?.source;
+      if (source === undefined)
+        return { allowed: false, detail: 'no CloudEvent, and ALLOWED_CLOUDEVENT_SOURCES is set' };
+      if (!any(ce, source))
+        return { allowed: false, detail: `CloudEvent source ${shown(source)} is not in ALLOWED_CLOUDEVENT_SOURCES` };
+    }
+    return delivery;
+  }
+
+  #delivery(senderId: string | undefined, origin: Origin | undefined): Judgement {
+    if (!this.#deliveryRules) return { allowed: true, via: 'no_delivery_rule' };
+    const s = this.#s;
+    if (any(s.senders, senderId)) return { allowed: true, via: 'sender' };
+    const reasons: string[] = [];
+    if (s.senders.length > 0) reasons.push(`SenderId ${shown(senderId)} is not in ALLOWED_SENDERS`);
+    const sns = origin?.sns;
+    if (sns !== undefined && s.snsTopics.length > 0) {
+      if (any(s.snsTopics, sns.topicArn)) return { allowed: true, via: 'sns_topic' };
+      reasons.push(`SNS topic ${shown(sns.topicArn)} is not in ALLOWED_SNS_TOPICS`);
+    }
+    const eb = origin?.eventBridge;
+    if (eb !== undefined && s.eventBridgeSources.length + s.eventBridgeAccounts.length > 0) {
+      const sourceOk = s.eventBridgeSources.length === 0 || any(s.eventBridgeSources, eb.source);
+      const accountOk = s.eventBridgeAccounts.length === 0 || any(s.eventBridgeAccounts, eb.account);
+      if (sourceOk && accountOk) return { allowed: true, via: 'eventbridge' };
+      if (!sourceOk) reasons.push(`EventBridge source ${shown(eb.source)} is not in ALLOWED_EVENTBRIDGE_SOURCES`);
+      if (!accountOk) reasons.push(`EventBridge account ${shown(eb.account)} is not in ALLOWED_EVENTBRIDGE_ACCOUNTS`);
+    }
+    if (reasons.length === 0) reasons.push(`no rule admits a message delivered as ${origin?.envelope ?? 'plain'}`);
+    return { allowed: false, detail: reasons.join('; ') };
+  }
+}

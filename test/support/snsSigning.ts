@@ -1,0 +1,77 @@
+/**
+ * SNS signatures of the test's own: an RSA key and a self-signed certificate (openssl), and
+ * notifications signed the way SNS signs them, for SNS_SIGNING_CERT_FILE. fauxqs' SNS signs with
+ * the literal "EXAMPLE", so a verified path needs these.
+ */
+
+import { spawnSync } from 'node:child_process';
+import { randomUUID, sign } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringToSign } from '../../src/admission/snsSignature.js';
+import { requireBinary } from './binaries.js';
+
+export interface SigningCert {
+  certFile: string;
+  certPem: string;
+  keyPem: string;
+}
+
+export function makeSigningCert(): SigningCert {
+  requireBinary('openssl');
+  const dir = mkdtempSync(join(tmpdir(), 'relay-sns-cert-'));
+  const r = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=sns.amazonaws.com',
+      '-keyout',
+      'key.pem',
+      '-out',
+      'cert.pem',
+    ],
+    { cwd: dir, encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
+  return {
+    certFile: join(dir, 'cert.pem'),
+    certPem: readFileSync(join(dir, 'cert.pem'), 'utf8'),
+    keyPem: readFileSync(join(dir, 'key.pem'), 'utf8'),
+  };
+}
+
+export const CERT_URL =
+  'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem';
+
+/** An SNS notification of `message` from `topicArn`, signed with `keyPem` (SignatureVersion 1 or 2). */
+export function signedNotification(
+  message: string,
+  topicArn: string,
+  keyPem: string,
+  options: { version?: '1' | '2'; subject?: string } = {},
+): Record<string, string> {
+  const version = options.version ?? '2';
+  const n: Record<string, string> = {
+    Type: 'Notification',
+    MessageId: randomUUID(),
+    TopicArn: topicArn,
+    Message: message,
+    Timestamp: new Date().toISOString(),
+    SignatureVersion: version,
+    SigningCertURL: CERT_URL,
+    UnsubscribeURL: `https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=${topicArn}:x`,
+  };
+  if (options.subject !== undefined) n.Subject = options.subject;
+  const canonical = stringToSign(n);
+  if (!canonical.ok) throw new Error(`cannot sign: ${canonical.field}`);
+  n.Signature = sign(version === '1' ? 'sha1' : 'sha256', Buffer.from(canonical.text), keyPem).toString('base64');
+  return n;
+}
