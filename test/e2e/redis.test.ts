@@ -14,6 +14,7 @@ import {
 import { publish } from '../support/queue.js';
 import { failedOver, killPrimary, type RedisClusterHandle, startRedisCluster } from '../support/redisCluster.js';
 import { type RelayProcess, startRelayProcess, sumMetric } from '../support/relayProcess.js';
+import { shuffle } from '../support/shuffle.js';
 import { useEmulators } from '../support/useEmulators.js';
 import { waitFor } from '../support/wait.js';
 
@@ -26,15 +27,6 @@ afterAll(async () => {
   await Promise.all(relays.map((r) => r.exited));
   await ownCluster?.stop();
 });
-
-function shuffle<T>(items: T[]): T[] {
-  const a = [...items];
-  for (let i = a.length - 1; i > 0; i -= 1) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [a[i], a[j]] = [a[j] as T, a[i] as T];
-  }
-  return a;
-}
 
 async function queues(name: string): Promise<{ source: string; dlq: string }> {
   return { source: await emu.sqs.createQueue(name), dlq: await emu.sqs.createQueue(`${name}-dlq`) };

@@ -13,6 +13,7 @@ import {
 import { publish } from '../support/queue.js';
 import { cleanup, redisUrl, testRedis, uniquePrefix } from '../support/redis.js';
 import { type RelayProcess, startRelayProcess, sumMetric } from '../support/relayProcess.js';
+import { shuffle } from '../support/shuffle.js';
 import { useEmulators } from '../support/useEmulators.js';
 import { waitFor } from '../support/wait.js';
 
@@ -28,15 +29,6 @@ afterAll(async () => {
   await cleanup(redis, prefix);
   redis.disconnect();
 });
-
-function shuffle<T>(items: T[]): T[] {
-  const a = [...items];
-  for (let i = a.length - 1; i > 0; i -= 1) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [a[i], a[j]] = [a[j] as T, a[i] as T];
-  }
-  return a;
-}
 
 async function expectAllFailedOnce(tasks: { executionArn: string; token: string }[], errorOf: (i: number) => string) {
   await waitFor(

@@ -19,6 +19,7 @@ import { drainQueue, publish } from '../support/queue.js';
 import { type RedisServer, startRedisServer } from '../support/redisServer.js';
 import { type RelayProcess, startRelayProcess, sumMetric } from '../support/relayProcess.js';
 import type { Fault } from '../support/sfnProxy.js';
+import { shuffle } from '../support/shuffle.js';
 import { useEmulators } from '../support/useEmulators.js';
 import { waitFor } from '../support/wait.js';
 
@@ -36,15 +37,6 @@ afterAll(async () => {
   await Promise.all(relays.map((r) => r.exited));
   await redis?.kill();
 });
-
-function shuffle<T>(items: T[]): T[] {
-  const a = [...items];
-  for (let i = a.length - 1; i > 0; i -= 1) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [a[i], a[j]] = [a[j] as T, a[i] as T];
-  }
-  return a;
-}
 
 /** Outcomes counted from the `message finished` log lines of every process, killed ones included. */
 function outcomesFromLogs(processes: RelayProcess[]): Map<string, number> {

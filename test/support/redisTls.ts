@@ -3,12 +3,13 @@
  * and a server certificate for 127.0.0.1 and localhost signed by it; a second, unrelated CA to
  * show what a wrong one does. A password, so AUTH is exercised too.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { requireBinary } from './binaries.js';
+import { openssl, selfSigned } from './certs.js';
 import { freePort, waitFor } from './wait.js';
 
 export interface RedisTlsHandle {
@@ -21,36 +22,12 @@ export interface RedisTlsHandle {
   stop(): Promise<void>;
 }
 
-function openssl(dir: string, ...args: string[]): void {
-  const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`openssl ${args.join(' ')} failed: ${r.stderr}`);
-}
-
-function makeCa(dir: string, name: string): void {
-  openssl(
-    dir,
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    `/CN=${name}`,
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.pem`,
-  );
-}
-
 export async function startRedisTls(): Promise<RedisTlsHandle> {
   requireBinary('redis-server');
   requireBinary('openssl');
   const dir = mkdtempSync(join(tmpdir(), 'relay-tls-'));
-  makeCa(dir, 'ca');
-  makeCa(dir, 'other-ca');
+  selfSigned(dir, 'ca');
+  selfSigned(dir, 'other-ca');
   writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
   openssl(
     dir,

@@ -4,13 +4,13 @@
  * the literal "EXAMPLE", so a verified path needs these.
  */
 
-import { spawnSync } from 'node:child_process';
 import { randomUUID, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringToSign } from '../../src/admission/snsSignature.js';
 import { requireBinary } from './binaries.js';
+import { selfSigned } from './certs.js';
 
 export interface SigningCert {
   certFile: string;
@@ -21,30 +21,11 @@ export interface SigningCert {
 export function makeSigningCert(): SigningCert {
   requireBinary('openssl');
   const dir = mkdtempSync(join(tmpdir(), 'relay-sns-cert-'));
-  const r = spawnSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=sns.amazonaws.com',
-      '-keyout',
-      'key.pem',
-      '-out',
-      'cert.pem',
-    ],
-    { cwd: dir, encoding: 'utf8' },
-  );
-  if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
+  selfSigned(dir, 'sns', 'sns.amazonaws.com');
   return {
-    certFile: join(dir, 'cert.pem'),
-    certPem: readFileSync(join(dir, 'cert.pem'), 'utf8'),
-    keyPem: readFileSync(join(dir, 'key.pem'), 'utf8'),
+    certFile: join(dir, 'sns.pem'),
+    certPem: readFileSync(join(dir, 'sns.pem'), 'utf8'),
+    keyPem: readFileSync(join(dir, 'sns.key'), 'utf8'),
   };
 }
 

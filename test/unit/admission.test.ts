@@ -8,7 +8,8 @@ import { fetchedCerts, pinnedCerts, verifySnsSignature } from '../../src/admissi
 import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 import { parseEvent } from '../../src/event.js';
-import { countsAgainstMessage, decide, type FateSettings } from '../../src/outcome.js';
+import { countsAgainstMessage, decide } from '../../src/outcome.js';
+import { FATE } from '../support/fate.js';
 import { CERT_URL, makeSigningCert, signedNotification } from '../support/snsSigning.js';
 
 const ROLE = 'AROA3XFRBF535PLBIFPI4';
@@ -226,15 +227,7 @@ describe('SNS signatures', () => {
 
 describe('admission', () => {
   const logger = pino({ level: 'silent' });
-  const fate: FateSettings = {
-    receiveCount: 3,
-    ownFailures: 0,
-    maxReceives: 5,
-    retryBaseDelaySeconds: 2,
-    retryMaxDelaySeconds: 300,
-    visibilityTimeoutSeconds: 30,
-    random: () => 0.5,
-  };
+  const fate = { ...FATE, receiveCount: 3 };
   const message = (body: string, senderId?: string): Message => ({
     Body: body,
     ...(senderId === undefined ? {} : { Attributes: { SenderId: senderId } }),

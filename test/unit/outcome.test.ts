@@ -1,22 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import {
-  countsAgainstMessage,
-  decide,
-  type FateSettings,
-  handBackDelay,
-  isWholesaleFailure,
-} from '../../src/outcome.js';
+import { countsAgainstMessage, decide, handBackDelay, isWholesaleFailure } from '../../src/outcome.js';
 import type { SendResult } from '../../src/stepFunctions.js';
+import { FATE } from '../support/fate.js';
 
-const base: FateSettings = {
-  receiveCount: 1,
-  ownFailures: 0,
-  maxReceives: 5,
-  retryBaseDelaySeconds: 2,
-  retryMaxDelaySeconds: 300,
-  visibilityTimeoutSeconds: 30,
-  random: () => 0.5,
-};
+const base = FATE;
 
 const err = (errorName: string, httpStatus?: number): SendResult => ({
   ok: false,
