@@ -13,7 +13,7 @@ import {
 } from '../support/emulators.js';
 import { type FairQueueProxy, startFairQueueProxy } from '../support/fairQueueProxy.js';
 import { drainQueue } from '../support/queue.js';
-import { type RelayProcess, startRelayProcess } from '../support/relayProcess.js';
+import { killRelays, type RelayProcess, startRelayProcess } from '../support/relayProcess.js';
 import { snsClient, topicInto } from '../support/sns.js';
 import { useEmulators } from '../support/useEmulators.js';
 import { waitFor } from '../support/wait.js';
@@ -23,8 +23,7 @@ const relays: RelayProcess[] = [];
 let proxy: FairQueueProxy | undefined;
 
 afterAll(async () => {
-  for (const r of relays) if (r.child.exitCode === null) r.child.kill('SIGKILL');
-  await Promise.all(relays.map((r) => r.exited));
+  await killRelays(relays);
   await proxy?.stop();
 });
 

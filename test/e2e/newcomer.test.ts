@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type RelayProcess, startRelayProcess } from '../support/relayProcess.js';
+import { killRelays, type RelayProcess, startRelayProcess } from '../support/relayProcess.js';
 import { freePort, waitFor } from '../support/wait.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -14,9 +14,8 @@ const children: ChildProcess[] = [];
 const relays: RelayProcess[] = [];
 
 afterAll(async () => {
-  for (const r of relays) if (r.child.exitCode === null) r.child.kill('SIGKILL');
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-  await Promise.all(relays.map((r) => r.exited));
+  await killRelays(relays);
 });
 
 describe('the emulator recipe', () => {

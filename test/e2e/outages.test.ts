@@ -18,7 +18,7 @@ import {
   waitForFailedOnce,
 } from '../support/emulators.js';
 import { drainQueue, publish } from '../support/queue.js';
-import { type RelayProcess, startRelayProcess, sumMetric } from '../support/relayProcess.js';
+import { killRelays, type RelayProcess, startRelayProcess, sumMetric } from '../support/relayProcess.js';
 import { useEmulators } from '../support/useEmulators.js';
 import { waitFor } from '../support/wait.js';
 
@@ -26,8 +26,7 @@ const emu = useEmulators();
 const relays: RelayProcess[] = [];
 
 afterAll(async () => {
-  for (const r of relays) if (r.child.exitCode === null) r.child.kill('SIGKILL');
-  await Promise.all(relays.map((r) => r.exited));
+  await killRelays(relays);
 });
 
 interface Finished {

@@ -13,7 +13,7 @@ import { createActivityMachine, queueCounts, startExecutionsWithTokens } from '.
 import { CHART } from '../support/helm.js';
 import { type PrometheusHandle, startPrometheus } from '../support/prometheus.js';
 import { publish } from '../support/queue.js';
-import { type RelayProcess, startRelayProcess } from '../support/relayProcess.js';
+import { killRelays, type RelayProcess, startRelayProcess } from '../support/relayProcess.js';
 import { renderedRules } from '../support/rules.js';
 import { useEmulators } from '../support/useEmulators.js';
 import { waitFor } from '../support/wait.js';
@@ -23,8 +23,7 @@ const relays: RelayProcess[] = [];
 let prometheus: PrometheusHandle | undefined;
 
 afterAll(async () => {
-  for (const r of relays) if (r.child.exitCode === null) r.child.kill('SIGKILL');
-  await Promise.all(relays.map((r) => r.exited));
+  await killRelays(relays);
   await prometheus?.stop();
 });
 

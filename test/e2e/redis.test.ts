@@ -13,7 +13,7 @@ import {
 } from '../support/emulators.js';
 import { publish } from '../support/queue.js';
 import { failedOver, killPrimary, type RedisClusterHandle, startRedisCluster } from '../support/redisCluster.js';
-import { type RelayProcess, startRelayProcess, sumMetric } from '../support/relayProcess.js';
+import { killRelays, type RelayProcess, startRelayProcess, sumMetric } from '../support/relayProcess.js';
 import { shuffle } from '../support/shuffle.js';
 import { useEmulators } from '../support/useEmulators.js';
 import { waitFor } from '../support/wait.js';
@@ -23,8 +23,7 @@ const relays: RelayProcess[] = [];
 let ownCluster: RedisClusterHandle | undefined;
 
 afterAll(async () => {
-  for (const r of relays) if (r.child.exitCode === null) r.child.kill('SIGKILL');
-  await Promise.all(relays.map((r) => r.exited));
+  await killRelays(relays);
   await ownCluster?.stop();
 });
 

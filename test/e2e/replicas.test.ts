@@ -12,7 +12,7 @@ import {
 } from '../support/emulators.js';
 import { publish } from '../support/queue.js';
 import { cleanup, redisUrl, testRedis, uniquePrefix } from '../support/redis.js';
-import { type RelayProcess, startRelayProcess, sumMetric } from '../support/relayProcess.js';
+import { killRelays, type RelayProcess, startRelayProcess, sumMetric } from '../support/relayProcess.js';
 import { shuffle } from '../support/shuffle.js';
 import { useEmulators } from '../support/useEmulators.js';
 import { waitFor } from '../support/wait.js';
@@ -24,8 +24,7 @@ const prefix = uniquePrefix();
 const relays: RelayProcess[] = [];
 
 afterAll(async () => {
-  for (const r of relays) if (r.child.exitCode === null) r.child.kill('SIGKILL');
-  await Promise.all(relays.map((r) => r.exited));
+  await killRelays(relays);
   await cleanup(redis, prefix);
   redis.disconnect();
 });

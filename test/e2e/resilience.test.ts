@@ -17,7 +17,7 @@ import {
 } from '../support/emulators.js';
 import { drainQueue, publish } from '../support/queue.js';
 import { type RedisServer, startRedisServer } from '../support/redisServer.js';
-import { type RelayProcess, startRelayProcess, sumMetric } from '../support/relayProcess.js';
+import { killRelays, type RelayProcess, startRelayProcess, sumMetric } from '../support/relayProcess.js';
 import type { Fault } from '../support/sfnProxy.js';
 import { shuffle } from '../support/shuffle.js';
 import { useEmulators } from '../support/useEmulators.js';
@@ -33,8 +33,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const r of relays) if (r.child.exitCode === null) r.child.kill('SIGKILL');
-  await Promise.all(relays.map((r) => r.exited));
+  await killRelays(relays);
   await redis?.kill();
 });
 

@@ -73,3 +73,9 @@ export function sumMetric(text: string, name: string, labels: Record<string, str
     )
     .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
 }
+
+/** Kills the relay processes still running (a test that failed midway) and waits for them to exit. */
+export async function killRelays(relays: RelayProcess[]): Promise<void> {
+  for (const r of relays) if (r.child.exitCode === null) r.child.kill('SIGKILL');
+  await Promise.all(relays.map((r) => r.exited));
+}
