@@ -205,9 +205,14 @@ export class Pollers {
     return { longestBusyMs, longestSinceReceiveMs };
   }
 
-  start(): void {
+  /** Intake starts or resumes: the time without a receive counts from now, not from the pause. */
+  #restartReceiveClocks(): void {
     const now = this.#now();
     for (const s of this.#states) s.lastReceiveAt = now;
+  }
+
+  start(): void {
+    this.#restartReceiveClocks();
     this.#gate.set('running');
     for (const c of this.#consumers) c.start();
   }
@@ -224,15 +229,13 @@ export class Pollers {
    */
   probe(): void {
     if (this.#gate.mode !== 'paused') return;
-    const now = this.#now();
-    for (const s of this.#states) s.lastReceiveAt = now;
+    this.#restartReceiveClocks();
     this.#gate.set('probing');
   }
 
   resume(): void {
     if (this.#gate.mode === 'paused' || this.#gate.mode === 'probing') {
-      const now = this.#now();
-      for (const s of this.#states) s.lastReceiveAt = now;
+      this.#restartReceiveClocks();
       this.#gate.set('running');
     }
   }

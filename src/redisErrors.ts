@@ -4,21 +4,14 @@
  * such as CROSSSLOT, WRONGTYPE, MOVED to a standalone client, NOPERM: loud, never silently
  * degraded). Kept apart from redis.ts so that deciding needs no Redis client loaded.
  */
+import { NODE_NETWORK_CODES } from './outcome.js';
+
 /** Messages of errors that mean the link, the node or the cluster is down, not the command. */
 const CONNECTION_MESSAGES =
   /Connection is closed|Stream isn't writeable|Command timed out|connect ETIMEDOUT|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready|^CLUSTERDOWN|^TRYAGAIN|^LOADING|^MASTERDOWN|^READONLY|Reached the max retries per request/;
 const CONNECTION_NAMES = new Set(['MaxRetriesPerRequestError', 'ClusterAllFailedError', 'AbortError']);
-const CONNECTION_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'NR_CLOSED',
-]);
+/** Node's network codes, and ioredis' own for a connection it closed. */
+const CONNECTION_CODES = new Set([...NODE_NETWORK_CODES, 'NR_CLOSED']);
 
 /** Whether an error means "Redis is not reachable now" (fall back) rather than "this command is wrong" (be loud). */
 export function isConnectionError(err: unknown): boolean {

@@ -181,12 +181,16 @@ export class Relay {
           'messaging.message.id': message.MessageId ?? '',
           'aws.sqs.queue.url': this.#s.sourceQueueUrl,
           'sfn_relay.receive_count': receiveCount,
-          ...(message.Attributes?.SenderId === undefined ? {} : { 'sfn_relay.sender_id': message.Attributes.SenderId }),
-          ...(origin === undefined ? {} : originAttributes(origin)),
         },
       },
       ROOT_CONTEXT,
     );
+    // Built only for a span that records: with tracing off, no per-message work for it.
+    if (span.isRecording()) {
+      const sender = message.Attributes?.SenderId;
+      if (sender !== undefined) span.setAttribute('sfn_relay.sender_id', sender);
+      if (origin !== undefined) span.setAttributes(originAttributes(origin));
+    }
     const ctx = trace.setSpan(ROOT_CONTEXT, span);
     const fate = this.#fate(receiveCount);
     const processed = await context.with(ctx, () => this.#process(message, parsed, signal, heartbeat, fate));

@@ -2,7 +2,7 @@
  * The SQS client, with timeouts: without them one hung receive or delete stalls a poller unseen.
  * Kept apart from the service assembly so the CLI and producers load only this.
  */
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 export interface SqsClientOptions {
@@ -32,4 +32,10 @@ export function createSqsClient(region: string, endpoint: string | undefined, o:
 /** The receive client's request timeout: the long poll plus a margin for the answer. */
 export function receiveTimeoutMs(waitTimeSeconds: number): number {
   return waitTimeSeconds * 1000 + 10_000;
+}
+
+/** The queue's ARN (what StartMessageMoveTask and SNS subscriptions name a queue by). */
+export async function queueArn(sqs: SQSClient, queueUrl: string): Promise<string> {
+  const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+  return out.Attributes?.QueueArn ?? '';
 }

@@ -30,6 +30,7 @@ import {
 import { originalAttributes } from '../deadLetter.js';
 import { redriveHopeless } from '../outcome.js';
 import { isFifoQueueUrl } from '../queueUrl.js';
+import { queueArn } from '../sqs.js';
 import { type Filter, handBack, matches, receive, toRow } from './dlqRead.js';
 
 export interface RedriveOptions {
@@ -193,11 +194,6 @@ export interface NativeSummary {
   failureReason: string | undefined;
 }
 
-async function arnOf(sqs: SQSClient, queueUrl: string): Promise<string> {
-  const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
-  return out.Attributes?.QueueArn ?? '';
-}
-
 /** `StartMessageMoveTask` from the DLQ to the source queue, waited for to the end. */
 export async function redriveNative(
   sqs: SQSClient,
@@ -205,7 +201,7 @@ export async function redriveNative(
   sourceUrl: string,
   o: { ratePerSecond?: number; pollMs?: number; onProgress?: (moved: number, toMove: number | undefined) => void },
 ): Promise<NativeSummary> {
-  const [sourceArn, destinationArn] = await Promise.all([arnOf(sqs, dlqUrl), arnOf(sqs, sourceUrl)]);
+  const [sourceArn, destinationArn] = await Promise.all([queueArn(sqs, dlqUrl), queueArn(sqs, sourceUrl)]);
   await sqs.send(
     new StartMessageMoveTaskCommand({
       SourceArn: sourceArn,

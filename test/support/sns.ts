@@ -1,15 +1,11 @@
 /** Topics and queue subscriptions in fauxqs' own SNS emulation (the same endpoint as its SQS). */
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { queueArn } from '../../src/sqs.js';
 import { REGION } from './emulators.js';
 
 export function snsClient(endpoint: string): SNSClient {
   return new SNSClient({ region: REGION, endpoint });
-}
-
-export async function queueArn(sqs: SQSClient, url: string): Promise<string> {
-  const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
-  return out.Attributes?.QueueArn ?? '';
 }
 
 /** A topic whose every message is delivered to the queue, enveloped (default) or raw. */
