@@ -225,13 +225,16 @@ export function originalAttributes(message: Message): Record<string, MessageAttr
   return out;
 }
 
+/** A SendMessageBatch's payload budget: 256 KiB is the smallest limit SQS has had. */
+export const SEND_BATCH_MAX_BYTES = 250_000;
+
 /**
  * Groups entries so that each SendMessageBatch stays within 10 entries and `maxBatchBytes`; an
  * entry that alone exceeds the budget goes in a group of its own.
  */
 export function chunkEntries(
   entries: SendMessageBatchRequestEntry[],
-  maxBatchBytes: number,
+  maxBatchBytes = SEND_BATCH_MAX_BYTES,
 ): SendMessageBatchRequestEntry[][] {
   const groups: SendMessageBatchRequestEntry[][] = [];
   let current: SendMessageBatchRequestEntry[] = [];

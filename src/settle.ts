@@ -200,8 +200,8 @@ export class Settler {
   /** Sends the entries; answers the refused ones by entry id, with the AWS error code and message. */
   async #sendToDlq(entries: SendMessageBatchRequestEntry[]): Promise<Map<string, Refusal>> {
     const refused = new Map<string, Refusal>();
-    // 256 KiB per batch request is the smallest limit SQS has had; a larger entry goes alone.
-    for (const group of chunkEntries(entries, 250_000)) {
+    // Within SQS's batch payload limit; a larger entry goes alone.
+    for (const group of chunkEntries(entries)) {
       try {
         const out = await this.#d.sqs.send(new SendMessageBatchCommand({ QueueUrl: this.#s.dlqUrl, Entries: group }));
         for (const failed of out.Failed ?? []) {

@@ -27,7 +27,7 @@ import {
   type SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
-import { originalAttributes } from '../deadLetter.js';
+import { chunkEntries, originalAttributes } from '../deadLetter.js';
 import { redriveHopeless } from '../outcome.js';
 import { isFifoQueueUrl } from '../queueUrl.js';
 import { queueArn } from '../sqs.js';
@@ -165,13 +165,13 @@ async function moveBatch(
   sentAs: Set<string>,
   held: Message[],
 ): Promise<void> {
-  const sent = await sqs.send(
-    new SendMessageBatchCommand({
-      QueueUrl: sourceUrl,
-      Entries: chosen.map((m, i) => redriveEntry(String(i), m, sourceUrl)),
-    }),
-  );
-  const ok = new Map((sent.Successful ?? []).map((s) => [Number(s.Id), s.MessageId ?? '']));
+  const ok = new Map<number, string>();
+  // DLQ messages may be up to 1 MiB each: sent in groups within SQS's batch payload limit, as the
+  // relay sends them to the DLQ.
+  for (const group of chunkEntries(chosen.map((m, i) => redriveEntry(String(i), m, sourceUrl)))) {
+    const sent = await sqs.send(new SendMessageBatchCommand({ QueueUrl: sourceUrl, Entries: group }));
+    for (const s of sent.Successful ?? []) ok.set(Number(s.Id), s.MessageId ?? '');
+  }
   for (const newId of ok.values()) sentAs.add(newId);
   const toDelete = chosen.filter((_, i) => ok.has(i));
   held.push(...chosen.filter((_, i) => !ok.has(i)));

@@ -3,7 +3,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { exitCodeOf, UsageError } from '../../src/cli/common.js';
 import { maskTokens } from '../../src/cli/dlqRead.js';
-import { redriveEntry, redriveNative } from '../../src/cli/redrive.js';
+import { redrive, redriveEntry, redriveNative } from '../../src/cli/redrive.js';
 import { DEAD_LETTER_ATTRIBUTE } from '../../src/deadLetter.js';
 import { redriveHopeless } from '../../src/outcome.js';
 import { shortHash, tokenHash } from '../../src/secret.js';
@@ -73,6 +73,47 @@ describe('redrive', () => {
     expect(redriveHopeless('sfn_invalid_token')).toMatch(/refused the token/);
     expect(redriveHopeless('body_not_json')).toMatch(/body itself is invalid/);
     expect(redriveHopeless('token_invalid_character')).toMatch(/body itself is invalid/);
+  });
+
+  it('sends large DLQ messages back in batches within the SQS batch payload limit', async () => {
+    // 10 messages of 100 KB: one SendMessageBatch of all of them would be refused (BatchRequestTooLong).
+    const dlq = Array.from({ length: 10 }, (_, i) => ({
+      MessageId: `m${i}`,
+      ReceiptHandle: `r${i}`,
+      Body: JSON.stringify({ taskToken: `t${i}`, pad: 'p'.repeat(100_000) }),
+    }));
+    let received = false;
+    const batches: number[] = [];
+    const sqs = {
+      send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+        switch (command.constructor.name) {
+          case 'GetQueueAttributesCommand':
+            return { Attributes: { ApproximateNumberOfMessages: '10' } };
+          case 'ReceiveMessageCommand':
+            if (received) return { Messages: [] };
+            received = true;
+            return { Messages: dlq };
+          case 'SendMessageBatchCommand': {
+            const entries = command.input.Entries as { Id: string; MessageBody: string }[];
+            const bytes = entries.reduce((n, e) => n + Buffer.byteLength(e.MessageBody), 0);
+            if (bytes > 262_144) throw Object.assign(new Error('too long'), { name: 'BatchRequestTooLong' });
+            batches.push(entries.length);
+            return { Successful: entries.map((e) => ({ Id: e.Id, MessageId: `new-${e.Id}-${batches.length}` })) };
+          }
+          default:
+            return {};
+        }
+      },
+    } as unknown as SQSClient;
+    const summary = await redrive(sqs, 'https://sqs/1/dlq', 'https://sqs/1/src', {
+      max: Number.POSITIVE_INFINITY,
+      filter: { reason: undefined, olderThanMs: undefined, newerThanMs: undefined },
+      dryRun: false,
+      force: false,
+    });
+    expect(summary).toMatchObject({ moved: 10, failed: 0 });
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(10);
+    expect(batches.length).toBeGreaterThan(1);
   });
 
   it('natively: starts StartMessageMoveTask from the DLQ to the source queue and waits for it to end', async () => {
