@@ -211,6 +211,8 @@ function createAdmission(config: Config, logger: Logger): Admission | undefined 
   if (a === undefined) return undefined;
   const certs = a.snsCertFile === undefined ? fetchedCerts() : pinnedCerts(a.snsCertFile);
   const s = a.allowlist;
+  const allowlist = new Allowlist(s);
+  const signatures = allowlist.snsSignatures;
   logger.info(
     {
       allowed_senders: s.senders.length,
@@ -219,17 +221,13 @@ function createAdmission(config: Config, logger: Logger): Admission | undefined 
       allowed_eventbridge_accounts: s.eventBridgeAccounts.length,
       allowed_cloudevent_sources: s.cloudEventSources.length,
       sns_signatures:
-        s.snsTopics.length === 0
-          ? 'not_used'
-          : s.verifySnsSignatures
-            ? a.snsCertFile === undefined
-              ? 'verified, certificates fetched'
-              : 'verified, pinned certificates'
-            : 'not_verified',
+        signatures === 'verified'
+          ? `verified, ${a.snsCertFile === undefined ? 'certificates fetched' : 'pinned certificates'}`
+          : signatures,
     },
     'sender allowlist on',
   );
-  return new Admission(new Allowlist(s), { certs, logger });
+  return new Admission(allowlist, { certs, logger });
 }
 
 function logChecks(logger: Logger, result: PreflightResult): void {

@@ -14,7 +14,7 @@ import { type CertSource, verifySnsSignature } from './snsSignature.js';
 
 export interface AdmissionHealth {
   allowlist: 'on';
-  sns_signatures: 'verified' | 'not_verified';
+  sns_signatures: Allowlist['snsSignatures'];
   /** The last time a signing certificate could not be fetched, and why. */
   sns_cert_last_error?: { at: string; detail: string };
 }
@@ -55,7 +55,7 @@ export class Admission {
   get health(): AdmissionHealth {
     const out: AdmissionHealth = {
       allowlist: 'on',
-      sns_signatures: this.#allowlist.verifySnsSignatures ? 'verified' : 'not_verified',
+      sns_signatures: this.#allowlist.snsSignatures,
     };
     if (this.#lastCertError !== undefined) {
       out.sns_cert_last_error = {

@@ -72,6 +72,12 @@ export class Allowlist {
     return this.#s.verifySnsSignatures;
   }
 
+  /** What happens to SNS signatures: checked only for messages a topic rule admits. */
+  get snsSignatures(): 'verified' | 'not_verified' | 'not_used' {
+    if (this.#s.snsTopics.length === 0) return 'not_used';
+    return this.#s.verifySnsSignatures ? 'verified' : 'not_verified';
+  }
+
   /**
    * Whether a message from `senderId` with this origin may fail a task. `checkCloudEvent`: apply
    * the CloudEvent filter (false for a body that failed to parse before any CloudEvent was seen,

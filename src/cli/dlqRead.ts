@@ -208,6 +208,23 @@ export function formatTable(rows: DlqRow[]): string {
   return `${[header, ...lines].join('\n')}\n${rows.length} message(s)\n`;
 }
 
+/** Where the message came from, as the relay recorded it (envelopes, topic, source, sender), or ''. */
+function fromLine(info: DeadLetterInfo | undefined): string {
+  const o = info?.origin;
+  const parts = [
+    ...(o === undefined ? [] : [o.envelope]),
+    ...(o?.snsTopicArn === undefined ? [] : [`topic ${o.snsTopicArn}`]),
+    ...(o?.eventBridgeSource === undefined
+      ? []
+      : [`eventbridge ${o.eventBridgeSource} (${o.eventBridgeAccount ?? '-'})`]),
+    ...(o?.cloudEventSource === undefined
+      ? []
+      : [`cloudevent ${o.cloudEventSource} ${o.cloudEventType ?? '-'} ${o.cloudEventId ?? '-'}`]),
+    ...(info?.sender === undefined ? [] : [`sender ${info.sender}`]),
+  ];
+  return parts.length === 0 ? '' : `  from:     ${parts.join('  ')}\n`;
+}
+
 export function formatDetailed(rows: DlqRow[]): string {
   const blocks = rows.map((r) => {
     const attributes = Object.entries(r.attributes)
@@ -218,6 +235,7 @@ export function formatDetailed(rows: DlqRow[]): string {
       `  receives: ${r.receiveCount ?? '-'}  age: ${age(r.ageSeconds)}  token: ${r.tokenHash ?? '-'}` +
       `${r.groupId === undefined ? '' : `  group: ${r.groupId}`}\n` +
       `  source:   ${r.info?.sourceMessageId ?? '-'}  dead-lettered: ${r.info?.deadLetteredAt ?? '-'}\n` +
+      fromLine(r.info) +
       `  attributes:${attributes === '' ? ' -' : attributes}\n` +
       `  body:     ${short(r.body, 2000)}\n`
     );

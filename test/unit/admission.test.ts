@@ -118,6 +118,12 @@ describe('the allowlist', () => {
     );
   });
 
+  it('says whether SNS signatures are checked: only with a topic rule', () => {
+    expect(allowlist({ ALLOWED_SENDERS: ROLE }).snsSignatures).toBe('not_used');
+    expect(allowlist({ ALLOWED_SNS_TOPICS: TOPIC }).snsSignatures).toBe('verified');
+    expect(allowlist({ ALLOWED_SNS_TOPICS: TOPIC, SNS_VERIFY_SIGNATURES: 'false' }).snsSignatures).toBe('not_verified');
+  });
+
   it('with only a topic list, a message sent straight to the queue is refused', () => {
     const a = allowlist({ ALLOWED_SNS_TOPICS: TOPIC });
     expect(a.judge('000000000000', origin(event), true)).toEqual({

@@ -2,7 +2,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { exitCodeOf, UsageError } from '../../src/cli/common.js';
-import { maskTokens } from '../../src/cli/dlqRead.js';
+import { formatDetailed, maskTokens, toRow } from '../../src/cli/dlqRead.js';
 import { redrive, redriveEntry, redriveNative } from '../../src/cli/redrive.js';
 import { DEAD_LETTER_ATTRIBUTE } from '../../src/deadLetter.js';
 import { redriveHopeless } from '../../src/outcome.js';
@@ -160,6 +160,39 @@ describe('redrive', () => {
       DestinationArn: 'arn:https://sqs/1/src',
       MaxNumberOfMessagesPerSecond: 50,
     });
+  });
+});
+
+describe('dlq inspect', () => {
+  it('shows where a message came from: envelopes, topic, CloudEvent, sender', () => {
+    const info = {
+      reason: 'sender_not_allowed',
+      detail: 'SenderId "000000000000" is not in ALLOWED_SENDERS',
+      sourceMessageId: 's1',
+      receiveCount: 1,
+      deadLetteredAt: '2026-11-29T12:00:00.000Z',
+      origin: {
+        envelope: 'sns>cloudevent',
+        snsTopicArn: 'arn:aws:sns:eu-west-1:111122223333:failures',
+        cloudEventSource: 'payment-worker',
+        cloudEventType: 'com.dapr.event.sent',
+        cloudEventId: 'e1',
+      },
+      sender: '000000000000',
+    };
+    const row = toRow(
+      {
+        MessageId: 'm1',
+        Body: 'x',
+        MessageAttributes: { [DEAD_LETTER_ATTRIBUTE]: { DataType: 'String', StringValue: JSON.stringify(info) } },
+      },
+      Date.now(),
+    );
+    expect(formatDetailed([row])).toContain(
+      '  from:     sns>cloudevent  topic arn:aws:sns:eu-west-1:111122223333:failures  cloudevent payment-worker com.dapr.event.sent e1  sender 000000000000\n',
+    );
+    // Nothing recorded, no line.
+    expect(formatDetailed([toRow({ MessageId: 'm2', Body: 'x' }, Date.now())])).not.toContain('from:');
   });
 });
 
