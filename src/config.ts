@@ -6,6 +6,7 @@
 import * as v from 'valibot';
 import { type AdmissionSettings, admissionFromEnv } from './admission/settings.js';
 import { ConfigError } from './errors.js';
+import { isFifoQueueUrl } from './queueUrl.js';
 import type { RedisSettings } from './redis.js';
 
 /** Any URL the WHATWG parser accepts with one of `protocols` (emulator hosts such as `sqs.us-east-1.127.0.0.1` included). */
@@ -111,6 +112,14 @@ function crossChecks(c: Env): [string, string][] {
   }
   if (c.RETRY_BASE_DELAY_SECONDS > c.RETRY_MAX_DELAY_SECONDS) {
     out.push(['RETRY_BASE_DELAY_SECONDS', `must not exceed RETRY_MAX_DELAY_SECONDS (${c.RETRY_MAX_DELAY_SECONDS})`]);
+  }
+  if (isFifoQueueUrl(c.DLQ_URL) && !isFifoQueueUrl(c.SOURCE_QUEUE_URL)) {
+    // One group for a standard source's entries would serialise the DLQ behind its first poison
+    // message, and SQS's own redrive policy and StartMessageMoveTask require matching queue types.
+    out.push([
+      'DLQ_URL',
+      'is a FIFO queue behind a standard SOURCE_QUEUE_URL: use a standard DLQ (queue types must match)',
+    ]);
   }
   out.push(...admissionFromEnv(c).problems);
   return out;

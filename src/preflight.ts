@@ -92,11 +92,13 @@ async function attempt(sqs: SQSClient, url: string): Promise<QueueFacts | { erro
 export function compareQueues(source: QueueFacts, dlq: QueueFacts, s: PreflightSettings): Check[] {
   const checks: Check[] = [];
   checks.push(
-    source.fifo && !dlq.fifo
+    source.fifo !== dlq.fifo
       ? {
           name: 'dlq_type',
           level: 'error',
-          message: `SOURCE_QUEUE_URL is a FIFO queue but DLQ_URL is a standard queue; SQS requires a FIFO DLQ for a FIFO source, so dead-lettering will be refused`,
+          message: source.fifo
+            ? 'SOURCE_QUEUE_URL is a FIFO queue but DLQ_URL is a standard queue; SQS requires a FIFO DLQ for a FIFO source, so dead-lettering will be refused'
+            : 'DLQ_URL is a FIFO queue behind a standard SOURCE_QUEUE_URL; SQS requires matching queue types, and one group would serialise the DLQ: use a standard DLQ',
         }
       : {
           name: 'dlq_type',
@@ -122,12 +124,6 @@ export function compareQueues(source: QueueFacts, dlq: QueueFacts, s: PreflightS
       name: 'fifo',
       level: 'ok',
       message: `SOURCE_QUEUE_URL is FIFO: DLQ entries keep each message's group and carry a deduplication id; hand-back delays are capped at FIFO_MAX_HAND_BACK_SECONDS=${s.fifoMaxHandBackSeconds} s, because a message handed back holds its whole group${source.contentBasedDeduplication ? '' : '; the queue has no content-based deduplication, so producers must send a MessageDeduplicationId (sfn-relay send-task-failure and publishTaskFailure do)'}`,
-    });
-  } else if (dlq.fifo) {
-    checks.push({
-      name: 'fifo',
-      level: 'ok',
-      message: `DLQ_URL is FIFO behind a standard source: DLQ entries keep a message's group (fair queues) or go to the group "sfn-relay", with a deduplication id`,
     });
   }
   const r = source.redrive;

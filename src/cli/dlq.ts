@@ -2,9 +2,14 @@ import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { redriveHopeless } from '../outcome.js';
+import { isFifoQueueUrl } from '../queueUrl.js';
 import { type AwsOptions, CommandError, parsePositiveInt, required, sqsClient, UsageError } from './common.js';
-import { filterOf, formatDetailed, formatTable, matches, peekDlq, shown, toRow } from './dlqRead.js';
-import { type RedriveSummary, redrive, redriveNative } from './redrive.js';
+import { filterOf, formatDetailed, formatTable, matches, peekDlq, queueSize, shown, toRow } from './dlqRead.js';
+import { fifoListing, formatFifoListing } from './fifoListing.js';
+import { purgeMessages } from './purgeMessages.js';
+import { redrive } from './redrive.js';
+import { redriveNative } from './redriveNative.js';
+import { describe, redriveEnding } from './redriveReport.js';
 
 interface DlqOptions extends AwsOptions {
   dlqUrl?: string;
@@ -22,13 +27,20 @@ async function list(o: DlqOptions, detailed: boolean): Promise<void> {
   const filter = filterOf(o);
   const sqs = sqsClient(o);
   try {
+    const fifo = isFifoQueueUrl(queueUrl);
+    const total = fifo ? await queueSize(sqs, queueUrl) : Number.NaN;
     const now = Date.now();
-    const rows = (await peekDlq(sqs, queueUrl, max))
+    const { messages } = await peekDlq(sqs, queueUrl, max);
+    const rows = messages
       .map((m) => toRow(m, now))
       .filter((r) => matches(r, filter))
       .map((r) => shown(r, o.showTokens === true));
-    if (o.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-    else process.stdout.write(detailed ? formatDetailed(rows) : formatTable(rows));
+    const note = fifo ? formatFifoListing(fifoListing(messages, total)) : '';
+    if (o.json) {
+      process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      // The array stays the array scripts read; what it cannot show goes to stderr.
+      process.stderr.write(note);
+    } else process.stdout.write((detailed ? formatDetailed(rows) : formatTable(rows)) + note);
   } finally {
     sqs.destroy();
   }
@@ -40,26 +52,6 @@ interface RedriveOptions extends DlqOptions {
   force?: boolean;
   native?: boolean;
   rate?: string;
-}
-
-function describe(summary: RedriveSummary, seconds: number): string {
-  const hopeless = Object.entries(summary.hopeless);
-  const parts = [
-    `${summary.dryRun ? 'would move' : 'moved'} ${summary.moved}`,
-    `skipped ${summary.skipped} (filtered)`,
-    ...(hopeless.length === 0
-      ? []
-      : [
-          `left ${hopeless.reduce((n, [, c]) => n + c, 0)} that cannot succeed (${hopeless
-            .map(([reason, n]) => `${reason} ${n}: ${redriveHopeless(reason)}`)
-            .join('; ')}; add --force to move them anyway)`,
-        ]),
-    ...(summary.returned > 0
-      ? [`${summary.returned} came back while running (dead-lettered again; left in the DLQ)`]
-      : []),
-    `failed ${summary.failed}`,
-  ];
-  return `${parts.join(', ')}, in ${seconds.toFixed(1)} s\n`;
 }
 
 function progressBar(max: number): { bar: SingleBar | undefined; update: (done: number) => void } {
@@ -119,9 +111,10 @@ async function redriveCommand(o: RedriveOptions): Promise<void> {
         onProgress: progress.update,
       });
       progress.bar?.stop();
-      process.stdout.write(describe(summary, (Date.now() - started) / 1000));
-      if (summary.failed > 0)
-        throw new CommandError(`${summary.failed} message(s) could not be sent; they stay in the DLQ`);
+      const seconds = (Date.now() - started) / 1000;
+      process.stdout.write(o.json ? `${JSON.stringify({ ...summary, seconds })}\n` : describe(summary, seconds));
+      const ending = redriveEnding(summary);
+      if (ending !== undefined) throw ending;
     } finally {
       progress.bar?.stop();
     }
@@ -177,12 +170,16 @@ Examples:
     )
     .option('--native', "SQS's own StartMessageMoveTask: the whole queue, server-side, no filters")
     .option('--rate <n>', 'with --native: messages per second')
+    .option('--json', 'print the summary as JSON (every count, the ids of duplicated messages, stopped groups)')
     .addHelpText(
       'after',
       `
 Works on the messages in the DLQ when it starts; a message it moved that the running relay
 dead-letters again is left in the DLQ and reported, never moved twice. Interrupted, held messages
-become visible again within 60 s. Exit codes: 0 done, 252 bad options, 254 SQS refused some.
+become visible again within 60 s. On a FIFO DLQ it works group by group, in order: a message it
+does not move stops its group, with a line naming the reason and the choices.
+Exit codes: 0 done, 1 FIFO group(s) stopped with messages left behind, 252 bad options,
+254 SQS refused some (failed, or duplicated: sent but not deleted from the DLQ).
 
 Examples:
   $ sfn-relay dlq redrive --reason retries_exhausted --max 500
@@ -192,21 +189,45 @@ Examples:
 
   dlq
     .command('purge')
-    .description('Delete every message in the DLQ (asks for --yes)')
+    .description('Delete every message in the DLQ, or the ones named by --message-id (asks for --yes)')
     .option('--dlq-url <url>', 'the dead-letter queue (default: $DLQ_URL)')
+    .option('--message-id <ids...>', "only these DLQ messages (on a FIFO queue: a group's first message)")
     .option('--yes', 'really delete them')
     .option('--region <region>', 'AWS region (default: $AWS_REGION)')
     .option('--endpoint-url <url>', 'SQS endpoint (default: $AWS_ENDPOINT_URL_SQS)')
-    .addHelpText('after', '\nExample:\n  $ sfn-relay dlq purge --yes')
-    .action(async (o: DlqOptions & { yes?: boolean }) => {
-      const queueUrl = required(o.dlqUrl ?? process.env.DLQ_URL, 'dlq-url', 'DLQ_URL');
-      if (o.yes !== true) throw new UsageError('purge deletes every DLQ message and cannot be undone: add --yes');
-      const sqs = sqsClient(o);
-      try {
-        await sqs.send(new PurgeQueueCommand({ QueueUrl: queueUrl }));
-        process.stdout.write('purged\n');
-      } finally {
-        sqs.destroy();
-      }
-    });
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ sfn-relay dlq purge --yes\n  $ sfn-relay dlq purge --message-id 0b6e2f0d-4a0b-4c43-9d8e-6f1c2f9e41a7 --yes',
+    )
+    .action((o: DlqOptions & { yes?: boolean; messageId?: string[] }) => purgeCommand(o));
+}
+
+async function purgeCommand(o: DlqOptions & { yes?: boolean; messageId?: string[] }): Promise<void> {
+  const queueUrl = required(o.dlqUrl ?? process.env.DLQ_URL, 'dlq-url', 'DLQ_URL');
+  const some = o.messageId !== undefined && o.messageId.length > 0;
+  if (o.yes !== true) {
+    throw new UsageError(`purge deletes ${some ? 'these' : 'every'} DLQ message(s) and cannot be undone: add --yes`);
+  }
+  const sqs = sqsClient(o);
+  try {
+    if (!some) {
+      await sqs.send(new PurgeQueueCommand({ QueueUrl: queueUrl }));
+      process.stdout.write('purged\n');
+      return;
+    }
+    const r = await purgeMessages(sqs, queueUrl, o.messageId ?? []);
+    process.stdout.write(`deleted ${r.deleted.length}, not found ${r.notFound.length}, refused ${r.refused.length}\n`);
+    if (r.refused.length > 0) {
+      throw new CommandError(
+        `SQS refused to delete ${r.refused.map((x) => `${x.id} (${x.code})`).join(', ')}: run the purge again`,
+      );
+    }
+    if (r.notFound.length > 0) {
+      throw new CommandError(
+        `not found in the DLQ: ${r.notFound.join(' ')} (gone already, or on a FIFO queue behind an earlier message of its group)`,
+      );
+    }
+  } finally {
+    sqs.destroy();
+  }
 }

@@ -2,16 +2,12 @@
  * Reading the DLQ without consuming it, as rows an operator can filter, and printing them with the
  * task tokens masked (a token is a bearer credential: it is shown only with --show-tokens).
  */
-import {
-  ChangeMessageVisibilityBatchCommand,
-  type Message,
-  ReceiveMessageCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DEAD_LETTER_ATTRIBUTE, type DeadLetterInfo, readDeadLetterInfo } from '../deadLetter.js';
 import { parseEvent } from '../event.js';
 import { DEAD_LETTER_REASONS } from '../outcome.js';
 import { scrub, shortHash, tokenHash } from '../secret.js';
+import { handBackMessages } from './batch.js';
 import { parseDuration, UsageError } from './common.js';
 
 /** The reason shown for a DLQ message without the relay's attribute (SQS's own redrive moved it). */
@@ -77,14 +73,41 @@ export function toRow(m: Message, now: number): DlqRow {
   };
 }
 
-/** The row as printed: tokens masked (in the body and the producer's attributes) unless asked for. */
+/**
+ * The relay's record with the producer's values in it masked: the attribute values it kept inside
+ * the JSON (`overflowAttributes`) and the detail. Its own fields (ids, hashes, times) stay readable.
+ */
+function maskInfo(info: DeadLetterInfo): DeadLetterInfo {
+  const overflow = info.overflowAttributes;
+  return {
+    ...info,
+    ...(info.detail === undefined ? {} : { detail: maskTokens(info.detail) }),
+    ...(overflow === undefined
+      ? {}
+      : {
+          overflowAttributes: Object.fromEntries(
+            Object.entries(overflow).map(([name, v]) => [
+              name,
+              v.StringValue === undefined ? v : { ...v, StringValue: maskTokens(v.StringValue) },
+            ]),
+          ),
+        }),
+  };
+}
+
+/**
+ * The row as printed: tokens masked unless asked for — in the body, the producer's attributes, and
+ * the relay's record (`info`, and the `sfn_relay.dead_letter` attribute that carries it).
+ */
 export function shown(row: DlqRow, showTokens: boolean): DlqRow {
   if (showTokens) return row;
+  const info = row.info === undefined ? undefined : maskInfo(row.info);
   const attributes: DlqRow['attributes'] = {};
   for (const [name, a] of Object.entries(row.attributes)) {
-    attributes[name] = name === DEAD_LETTER_ATTRIBUTE ? a : { ...a, Value: maskTokens(a.Value) };
+    const ours = name === DEAD_LETTER_ATTRIBUTE && info !== undefined;
+    attributes[name] = { ...a, Value: ours ? JSON.stringify(info) : maskTokens(a.Value) };
   }
-  return { ...row, body: maskTokens(row.body), attributes };
+  return { ...row, info, body: maskTokens(row.body), attributes };
 }
 
 export interface Filter {
@@ -132,31 +155,42 @@ export async function receive(sqs: SQSClient, queueUrl: string): Promise<Message
   return out.Messages ?? [];
 }
 
+/** Makes held messages visible again; answers how many SQS refused (see handBackMessages). */
+export const handBack = handBackMessages;
+
 /**
- * Makes held messages visible again. Best effort: a handle that went stale (the message was held
- * longer than HIDE_SECONDS and received again) is refused, and the message is visible anyway.
+ * Messages in the queue (visible and in flight; approximate, as SQS counts them), or Infinity when
+ * SQS does not say.
  */
-export async function handBack(sqs: SQSClient, queueUrl: string, messages: Message[]): Promise<void> {
-  for (let i = 0; i < messages.length; i += 10) {
-    const group = messages.slice(i, i + 10);
-    await sqs
-      .send(
-        new ChangeMessageVisibilityBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: group.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 })),
-        }),
-      )
-      .catch(() => undefined);
+export async function queueSize(sqs: SQSClient, queueUrl: string): Promise<number> {
+  try {
+    const out = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    const a = out.Attributes ?? {};
+    const n = Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
+    return Number.isFinite(n) ? n : Number.POSITIVE_INFINITY;
+  } catch {
+    return Number.POSITIVE_INFINITY;
   }
 }
 
 /**
  * Reads DLQ messages without consuming them: each is hidden while the whole queue is read (so none
- * is seen twice), then handed back with visibility 0.
+ * is seen twice), then handed back with visibility 0. On a FIFO queue this sees only the first
+ * messages of each group: SQS hands out none behind a message in flight.
  */
-export async function peekDlq(sqs: SQSClient, queueUrl: string, max: number): Promise<Message[]> {
+export async function peekDlq(
+  sqs: SQSClient,
+  queueUrl: string,
+  max: number,
+): Promise<{ messages: Message[]; notHandedBack: number }> {
   const seen = new Map<string, Message>();
   const held: Message[] = [];
+  let notHandedBack = 0;
   try {
     for (let empty = 0; empty < 2 && seen.size < max; ) {
       const got = await receive(sqs, queueUrl);
@@ -167,9 +201,9 @@ export async function peekDlq(sqs: SQSClient, queueUrl: string, max: number): Pr
       }
     }
   } finally {
-    await handBack(sqs, queueUrl, held);
+    notHandedBack = await handBack(sqs, queueUrl, held);
   }
-  return [...seen.values()];
+  return { messages: [...seen.values()], notHandedBack };
 }
 
 function age(seconds: number | undefined): string {
@@ -191,7 +225,7 @@ export function formatTable(rows: DlqRow[]): string {
     'REASON'.padEnd(28),
     'RECV',
     'AGE'.padStart(5),
-    'TOKEN   ',
+    'TOKEN'.padEnd(12),
     ...(withGroups ? ['GROUP'.padEnd(16)] : []),
     'ERROR',
   ].join('  ');
@@ -200,7 +234,7 @@ export function formatTable(rows: DlqRow[]): string {
       short(r.reason, 28).padEnd(28),
       String(r.receiveCount ?? '-').padStart(4),
       age(r.ageSeconds).padStart(5),
-      (r.tokenHash?.slice(0, 8) ?? '-').padEnd(8),
+      (r.tokenHash === undefined ? '-' : shortHash(r.tokenHash)).padEnd(12),
       ...(withGroups ? [short(r.groupId, 16).padEnd(16)] : []),
       short(r.error, 40),
     ].join('  '),
@@ -232,7 +266,7 @@ export function formatDetailed(rows: DlqRow[]): string {
       .join('');
     return (
       `message ${r.messageId}\n  reason:   ${r.reason}\n  detail:   ${r.info?.detail ?? '-'}\n` +
-      `  receives: ${r.receiveCount ?? '-'}  age: ${age(r.ageSeconds)}  token: ${r.tokenHash ?? '-'}` +
+      `  receives: ${r.receiveCount ?? '-'}  age: ${age(r.ageSeconds)}  token: ${r.tokenHash === undefined ? '-' : shortHash(r.tokenHash)}` +
       `${r.groupId === undefined ? '' : `  group: ${r.groupId}`}\n` +
       `  source:   ${r.info?.sourceMessageId ?? '-'}  dead-lettered: ${r.info?.deadLetteredAt ?? '-'}\n` +
       fromLine(r.info) +

@@ -174,7 +174,7 @@ refused here (exit 252) instead of published, because Step Functions would refus
 (InvalidToken) and the relay would dead-letter it. The usual cause is a token file that ends in a
 newline: write it with printf '%s' "$TOKEN" > token.txt.
 
-Prints the SQS message id. TRACEPARENT / TRACESTATE in the environment become the event's trace
+Prints the SQS message id, labelled (MessageId: …). TRACEPARENT / TRACESTATE in the environment become the event's trace
 context. Exit codes (the AWS CLI v2's): 0 published, 252 bad options or an invalid event,
 253 no region or credentials, 254 SQS refused, 255 other errors (network).`,
     )
@@ -210,7 +210,7 @@ context. Exit codes (the AWS CLI v2's): 0 published, 252 bad options or an inval
           ...(dedupId === undefined ? {} : { messageDeduplicationId: dedupId }),
           ...(cloudEvent === undefined ? {} : { cloudEvent }),
         });
-        process.stdout.write(`${id}\n`);
+        process.stdout.write(`MessageId: ${id}\n`);
       } catch (err) {
         if (err instanceof InvalidEventError) throw new UsageError(err.message);
         if (err instanceof RelayError && err.code === 'FIFO_GROUP_REQUIRED') {

@@ -216,7 +216,7 @@ describe('sfn-relay send-task-failure', () => {
       { SOURCE_QUEUE_URL: source, TRACEPARENT: traceparent },
     );
     expect(sent.code, sent.stderr).toBe(0);
-    expect(sent.stdout.trim()).toMatch(/^[0-9a-f-]{36}$/);
+    expect(sent.stdout).toMatch(/^MessageId: [0-9a-f-]{36}\n$/);
     // The caller's trace context travels with the event (the relay links its span to it).
     const published = emu.sqs.server.inspectQueue('cli-source')?.messages.ready[0];
     expect(published?.messageAttributes.traceparent?.StringValue).toBe(traceparent);
@@ -297,7 +297,7 @@ describe('sfn-relay dlq', () => {
     expect(inspected.stdout).toMatch(/attributes:\n\s+producer \(String\): p\d+/);
     const table = await cli(['dlq', 'list', '--max', '20'], env);
     expect(table.stdout).toMatch(/^REASON\s+RECV\s+AGE\s+TOKEN\s+ERROR$/m);
-    expect(table.stdout).toMatch(/retries_exhausted\s+5\s+\d+s\s+abcdef12\s+E\d+/);
+    expect(table.stdout).toMatch(/retries_exhausted\s+5\s+\d+s\s+abcdef123456\s+E\d+/);
     expect(table.stdout).toContain('20 message(s)');
     // Listing consumed nothing and handed visibility back.
     expect(queueCounts(emu.sqs.server, 'redrive-dlq')).toMatchObject({ ready: 500, inflight: 0 });

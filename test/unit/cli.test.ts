@@ -3,7 +3,8 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { exitCodeOf, UsageError } from '../../src/cli/common.js';
 import { formatDetailed, maskTokens, toRow } from '../../src/cli/dlqRead.js';
-import { redrive, redriveEntry, redriveNative } from '../../src/cli/redrive.js';
+import { redrive, redriveEntry } from '../../src/cli/redrive.js';
+import { redriveNative } from '../../src/cli/redriveNative.js';
 import { DEAD_LETTER_ATTRIBUTE } from '../../src/deadLetter.js';
 import { redriveHopeless } from '../../src/outcome.js';
 import { shortHash, tokenHash } from '../../src/secret.js';
@@ -100,6 +101,8 @@ describe('redrive', () => {
             batches.push(entries.length);
             return { Successful: entries.map((e) => ({ Id: e.Id, MessageId: `new-${e.Id}-${batches.length}` })) };
           }
+          case 'DeleteMessageBatchCommand':
+            return { Successful: (command.input.Entries as { Id: string }[]).map((e) => ({ Id: e.Id })) };
           default:
             return {};
         }
