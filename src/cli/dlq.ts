@@ -30,7 +30,7 @@ async function list(o: DlqOptions, detailed: boolean): Promise<void> {
     const fifo = isFifoQueueUrl(queueUrl);
     const total = fifo ? await queueSize(sqs, queueUrl) : Number.NaN;
     const now = Date.now();
-    const { messages } = await peekDlq(sqs, queueUrl, max);
+    const { messages, notHandedBack } = await peekDlq(sqs, queueUrl, max);
     const rows = messages
       .map((m) => toRow(m, now))
       .filter((r) => matches(r, filter))
@@ -41,6 +41,9 @@ async function list(o: DlqOptions, detailed: boolean): Promise<void> {
       // The array stays the array scripts read; what it cannot show goes to stderr.
       process.stderr.write(note);
     } else process.stdout.write((detailed ? formatDetailed(rows) : formatTable(rows)) + note);
+    if (notHandedBack > 0) {
+      process.stderr.write(`${notHandedBack} message(s) could not be handed back; they reappear within 60 s\n`);
+    }
   } finally {
     sqs.destroy();
   }

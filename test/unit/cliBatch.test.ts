@@ -191,3 +191,59 @@ describe('start-up', () => {
     expect(() => loadConfig({ ...env, SOURCE_QUEUE_URL: `${env.SOURCE_QUEUE_URL}.fifo` })).not.toThrow();
   });
 });
+
+describe('redrive on a FIFO DLQ whose receive returns several messages of a group (as real SQS does, up to 10)', () => {
+  it('moves the group up to the first message it does not move, and holds the rest, in order', async () => {
+    const dead = (i: number, reason: string, group: string): Message => ({
+      MessageId: `m${i}`,
+      ReceiptHandle: `r${i}`,
+      Body: reason === 'body_not_json' ? 'not json' : JSON.stringify({ taskToken: `t${i}` }),
+      Attributes: { MessageGroupId: group },
+      MessageAttributes: {
+        [DEAD_LETTER_ATTRIBUTE]: {
+          DataType: 'String',
+          StringValue: JSON.stringify({ reason, sourceMessageId: `s${i}` }),
+        },
+      },
+    });
+    const receives = [
+      [dead(0, 'retries_exhausted', 'g'), dead(1, 'body_not_json', 'g'), dead(2, 'retries_exhausted', 'g')],
+      [dead(3, 'retries_exhausted', 'h')],
+    ];
+    const sent: string[] = [];
+    const handedBack: string[] = [];
+    const sqs = {
+      send: async (command: Command) => {
+        const entries = (command.input.Entries ?? []) as (Entry & { MessageGroupId?: string })[];
+        switch (command.constructor.name) {
+          case 'GetQueueAttributesCommand':
+            return { Attributes: { ApproximateNumberOfMessages: '6' } };
+          case 'ReceiveMessageCommand':
+            return { Messages: receives.shift() ?? [] };
+          case 'SendMessageBatchCommand':
+            sent.push(...entries.map((e) => `${e.MessageGroupId}:${e.MessageBody}`));
+            return { Successful: entries.map((e) => ({ Id: e.Id, MessageId: `new-${e.Id}` })) };
+          case 'ChangeMessageVisibilityBatchCommand':
+            handedBack.push(...entries.map((e) => e.ReceiptHandle ?? ''));
+            return { Successful: entries.map((e) => ({ Id: e.Id })) };
+          default:
+            return { Successful: entries.map((e) => ({ Id: e.Id })) };
+        }
+      },
+    } as unknown as SQSClient;
+    const summary = await redrive(sqs, 'https://sqs/1/dlq.fifo', 'https://sqs/1/src.fifo', OPTIONS);
+    expect(sent).toEqual(['g:{"taskToken":"t0"}', 'h:{"taskToken":"t3"}']);
+    expect(summary).toMatchObject({ moved: 2, hopeless: { body_not_json: 1 }, behind: 3 });
+    expect(summary.stopped).toEqual([
+      {
+        group: 'g',
+        messageId: 'm1',
+        reason: 'body_not_json',
+        why: 'the body itself is invalid; a redrive sends the same body',
+        forceable: true,
+      },
+    ]);
+    expect(handedBack).toEqual(['r1', 'r2']);
+    expect(exitCodeOf(redriveEnding(summary))).toBe(EXIT.someInvalid);
+  });
+});
