@@ -184,6 +184,18 @@ describe('a FIFO DLQ of many groups', () => {
       "group a: 1 seen\ngroup b: 1 seen\ngroup c: 1 seen\nabout 6 more held behind the groups' first messages\n",
     );
 
+    // A dry run deletes nothing, so it sees only the groups' first messages, and says so.
+    const dry = await cli(['dlq', 'redrive', '--dry-run'], q.env);
+    expect(dry.code, dry.stderr).toBe(1);
+    expect(dry.stdout).toMatch(
+      /^would move 2, skipped 0 \(filtered\), left 1 that cannot succeed .*, failed 0, not looked at 6 /,
+    );
+    expect(dry.stdout).toContain(`group b stopped at message ${q.ids[1]} (body_not_json: `);
+    expect(dry.stdout).toContain(
+      "a dry run moves nothing, and SQS shows a FIFO group's later messages only once the earlier ones are deleted: about 6 message(s) were not looked at\n",
+    );
+    expect(queueCounts(sqs.server, q.dlqName)).toMatchObject({ ready: 9, inflight: 0 });
+
     const r = await cli(['dlq', 'redrive', '--json'], q.env);
     expect(r.code, r.stderr).toBe(1);
     const summary = JSON.parse(r.stdout) as { stopped: { group: string; messageId: string }[] } & Record<

@@ -11,6 +11,7 @@ import { type RedriveOptions, redrive } from '../../src/cli/redrive.js';
 import { describe as describeSummary, redriveEnding } from '../../src/cli/redriveReport.js';
 import { loadConfig } from '../../src/config.js';
 import { DEAD_LETTER_ATTRIBUTE } from '../../src/deadLetter.js';
+import { compareQueues, type QueueFacts } from '../../src/preflight.js';
 import { shortHash, tokenHash } from '../../src/secret.js';
 
 type Command = { constructor: { name: string }; input: Record<string, unknown> };
@@ -189,6 +190,24 @@ describe('start-up', () => {
     };
     expect(() => loadConfig(env)).toThrow(/DLQ_URL=.* is a FIFO queue behind a standard SOURCE_QUEUE_URL/);
     expect(() => loadConfig({ ...env, SOURCE_QUEUE_URL: `${env.SOURCE_QUEUE_URL}.fifo` })).not.toThrow();
+    // The start-up check says the same from the queues' own attributes.
+    const queue = (fifo: boolean): QueueFacts => ({
+      fifo,
+      maxMessageBytes: 262_144,
+      retentionSeconds: 345_600,
+      contentBasedDeduplication: false,
+      redrive: undefined,
+      arn: 'arn:aws:sqs:eu-west-1:123456789012:q',
+    });
+    const settings = { sourceQueueUrl: 's', dlqUrl: 'd', maxReceives: 5, fifoMaxHandBackSeconds: 10 };
+    const dlqType = (source: boolean, dlq: boolean) =>
+      compareQueues(queue(source), queue(dlq), settings).find((c) => c.name === 'dlq_type')?.level;
+    expect([dlqType(false, true), dlqType(true, false), dlqType(true, true), dlqType(false, false)]).toEqual([
+      'error',
+      'error',
+      'ok',
+      'ok',
+    ]);
   });
 });
 
