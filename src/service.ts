@@ -220,6 +220,7 @@ function createAdmission(config: Config, logger: Logger): Admission | undefined 
       allowed_eventbridge_sources: s.eventBridgeSources.length,
       allowed_eventbridge_accounts: s.eventBridgeAccounts.length,
       allowed_cloudevent_sources: s.cloudEventSources.length,
+      trust_queue_policy: s.trustQueuePolicy,
       sns_signatures:
         signatures === 'verified'
           ? `verified, ${a.snsCertFile === undefined ? 'certificates fetched' : 'pinned certificates'}`
