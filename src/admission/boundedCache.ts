@@ -1,6 +1,6 @@
 /**
- * A map bounded in entries and in time: an entry lives at most `ttlMs`, and adding one to a full
- * map first drops the oldest. For caches keyed by text from a message (certificate URLs), which
+ * A map bounded in entries and in time: an entry lives at most `ttlMs` from when it was set, and
+ * adding one to a full map first drops the least recently used. For caches keyed by text from a message (certificate URLs), which
  * must not grow with what senders write.
  */
 export class BoundedCache<V> {
@@ -22,9 +22,10 @@ export class BoundedCache<V> {
   get(key: string): V | undefined {
     const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
-    if (this.#now() - entry.at < this.#ttlMs) return entry.value;
     this.#entries.delete(key);
-    return undefined;
+    if (this.#now() - entry.at >= this.#ttlMs) return undefined;
+    this.#entries.set(key, entry);
+    return entry.value;
   }
 
   set(key: string, value: V): void {

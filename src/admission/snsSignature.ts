@@ -12,7 +12,7 @@
 import { type KeyObject, verify, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Json } from '../envelope/json.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, RelayError } from '../errors.js';
 import { BoundedCache } from './boundedCache.js';
 import { snsCertUrl } from './snsCertUrl.js';
 
@@ -107,12 +107,13 @@ type Failure = { ok: false; kind: 'invalid' | 'unavailable'; detail: string };
 type Found = { ok: true; keys: KeyObject[] } | Failure;
 
 /** A failed fetch: `invalid` when the SNS host answered (the URL's fault), `unavailable` when it could not. */
-class FetchFailure extends Error {
+class FetchFailure extends RelayError {
   constructor(
     readonly kind: 'invalid' | 'unavailable',
     message: string,
   ) {
-    super(message);
+    super(kind === 'invalid' ? 'SNS_CERT_REFUSED' : 'SNS_CERT_UNAVAILABLE', message);
+    this.name = 'FetchFailure';
   }
 }
 

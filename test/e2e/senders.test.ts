@@ -260,6 +260,10 @@ describe('the sender allowlist', () => {
         /ALLOWED_SNS_TOPICS="task-failures" has "task-failures", which is not an SNS topic ARN/,
       ],
       [
+        { ALLOWED_EVENTBRIDGE_SOURCES: 'com.example.orders' },
+        /ALLOWED_EVENTBRIDGE_SOURCES="com.example.orders" admits nothing on its own: .*TRUST_QUEUE_POLICY=true/,
+      ],
+      [
         { ALLOWED_SNS_TOPICS: 'arn:aws:sns:us-east-1:1:t', SNS_SIGNING_CERT_FILE: '/no/such/cert.pem' },
         /SNS_SIGNING_CERT_FILE="\/no\/such\/cert.pem" cannot be read as PEM certificates/,
       ],

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { BoundedCache } from '../../src/admission/boundedCache.js';
 import { snsCertUrl } from '../../src/admission/snsCertUrl.js';
 
 const PEM = 'SimpleNotificationService-0123456789abcdef0123456789abcdef.pem';
@@ -64,5 +65,19 @@ describe('SNS certificate URLs', () => {
       ok: false,
       detail: expect.stringContaining('the host is not sns.<region>.amazonaws.com'),
     });
+  });
+});
+
+describe('the bounded cache', () => {
+  it('keeps at most maxEntries, drops the least recently used, and forgets after ttlMs', () => {
+    let clock = 0;
+    const cache = new BoundedCache<number>({ maxEntries: 2, ttlMs: 100, now: () => clock });
+    cache.set('a', 1);
+    cache.set('b', 2);
+    expect(cache.get('a')).toBe(1);
+    cache.set('c', 3);
+    expect([cache.get('a'), cache.get('b'), cache.get('c'), cache.size]).toEqual([1, undefined, 3, 2]);
+    clock = 100;
+    expect([cache.get('a'), cache.size]).toEqual([undefined, 1]);
   });
 });
