@@ -109,9 +109,10 @@ export function readPolicy(text: string | undefined): PolicyReport {
     }
     if (st.Effect !== 'Allow') return;
     if (who.everyone && !keys.some((k) => PINS.includes(k))) report.openToEveryone.push(label);
-    for (const principal of who.services) {
-      report.services.push({ principal, pinned: keys.some((k) => SERVICE_PINS.includes(k)) });
-    }
+    const pinned = keys.some((k) => SERVICE_PINS.includes(k));
+    for (const principal of who.services) report.services.push({ principal, pinned });
+    // The older form for SNS and EventBridge: anyone, provided the source is the topic or rule.
+    if (who.everyone && pinned) report.services.push({ principal: '*', pinned });
   });
   return report;
 }
@@ -128,10 +129,14 @@ export function policyCheck(r: PolicyReport, e: PolicyExpectations): Check {
   for (const s of r.services)
     facts.push(`lets ${s.principal} send ${s.pinned ? 'pinned by' : 'without'} aws:SourceArn/aws:SourceAccount`);
   facts.push(r.deniesOthers ? 'denies SendMessage to principals a condition leaves out' : 'denies no one');
-  const unpinned = e.trustedServices.filter((svc) => !r.services.some((s) => s.principal === svc && s.pinned));
+  const unpinned = e.trustedServices.filter((svc) => {
+    const own = r.services.filter((s) => s.principal === svc);
+    if (own.some((s) => !s.pinned)) return true;
+    return own.length === 0 && !r.services.some((s) => s.principal === '*');
+  });
   const text = `the source queue policy ${facts.join('; ')}`;
   if (e.trustsPolicy && (r.openToEveryone.length > 0 || unpinned.length > 0)) {
-    const what = unpinned.length > 0 ? `${unpinned.join(', ')} is not pinned by aws:SourceArn` : 'anyone may send';
+    const what = unpinned.length > 0 ? `no statement pins ${unpinned.join(', ')} by aws:SourceArn` : 'anyone may send';
     return {
       name,
       level: 'error',

@@ -95,7 +95,9 @@ describe('queue security at start-up', () => {
     expect(policy).toHaveLength(1);
     expect(policy[0]).toMatchObject({
       level: 'error',
-      msg: expect.stringContaining('events.amazonaws.com is not pinned by aws:SourceArn, so messages can be forged'),
+      msg: expect.stringContaining(
+        'no statement pins events.amazonaws.com by aws:SourceArn, so messages can be forged',
+      ),
     });
     expect(checks.find((c) => c.check === 'queue_encryption')).toMatchObject({
       level: 'warn',

@@ -71,10 +71,13 @@ describe('the source queue policy', () => {
     expect(check(policy(send({ Principal: events }), denyOthers))).toMatchObject({
       level: 'error',
       message: expect.stringContaining(
-        'events.amazonaws.com is not pinned by aws:SourceArn, so messages can be forged',
+        'no statement pins events.amazonaws.com by aws:SourceArn, so messages can be forged',
       ),
     });
     expect(check(policy(pinned, denyOthers, send({ Principal: '*' })))).toMatchObject({ level: 'error' });
+    // The older form: anyone, on condition that the source is the rule.
+    const anyoneFromTheRule = send({ Principal: '*', Condition: { ArnEquals: { 'aws:SourceArn': RULE } } });
+    expect(check(policy(anyoneFromTheRule, denyOthers))).toMatchObject({ level: 'ok' });
     expect(check(undefined)).toMatchObject({ level: 'error' });
     // Rules that trust nothing unsigned: an open policy is only worth a warning, a closed one is fine.
     const senders = expectations({ ALLOWED_SENDERS: 'AROA3XFRBF535PLBIFPI4' });
