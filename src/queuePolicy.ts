@@ -8,7 +8,7 @@
  * `sqs:SendMessage` in its identity policy may send whatever the queue policy allows, unless a
  * Deny statement in the queue policy stops it, so that is what "restricted" asks for.
  */
-import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, type QueueAttributeName, type SQSClient } from '@aws-sdk/client-sqs';
 import type { AllowlistSettings } from './admission/allowlist.js';
 import type { Check } from './preflight.js';
 
@@ -187,7 +187,7 @@ export interface QueueSecurity {
   sse: { source: Sse; dlq: Sse };
 }
 
-const ATTRIBUTES = ['Policy', 'SqsManagedSseEnabled', 'KmsMasterKeyId'];
+const ATTRIBUTES: QueueAttributeName[] = ['Policy', 'SqsManagedSseEnabled', 'KmsMasterKeyId'];
 
 /** Reads both queues; nothing when either cannot be read (the reachability checks say why). */
 export async function queueSecurity(
@@ -197,7 +197,7 @@ export async function queueSecurity(
 ): Promise<{ checks: Check[]; security: QueueSecurity | undefined }> {
   const read = (url: string) =>
     sqs
-      .send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ATTRIBUTES as never }))
+      .send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ATTRIBUTES }))
       .then((o) => o.Attributes ?? {})
       .catch(() => undefined);
   const [source, dlq] = await Promise.all([read(urls.source), read(urls.dlq)]);

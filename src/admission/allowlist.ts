@@ -76,6 +76,11 @@ export class Allowlist {
     return this.#s.eventBridgeSources.length + this.#s.eventBridgeAccounts.length;
   }
 
+  /** TRUST_QUEUE_POLICY: the EventBridge / CloudEvent lists admit on their own. */
+  get trustsQueuePolicy(): boolean {
+    return this.#s.trustQueuePolicy;
+  }
+
   get verifySnsSignatures(): boolean {
     return this.#s.verifySnsSignatures;
   }

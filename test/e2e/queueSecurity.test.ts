@@ -80,6 +80,7 @@ describe('queue security at start-up', () => {
       expect.objectContaining({ level: 'info', msg: expect.stringContaining('as the allowlist assumes') }),
     ]);
     expect((ready.checks as Record<string, string>).queue_encryption).toBe('ok');
+    expect(ready.admission).toMatchObject({ trust_queue_policy: true });
   });
 
   it('a policy that lets EventBridge send from any rule, on unencrypted queues: said once, and on /readyz', async () => {

@@ -400,6 +400,7 @@ describe('admission', () => {
     expect(down.health).toMatchObject({
       allowlist: 'on',
       sns_signatures: 'verified',
+      trust_queue_policy: false,
       sns_cert_last_error: { detail: expect.stringContaining('HTTP 500') },
     });
   });
