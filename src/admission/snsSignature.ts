@@ -167,7 +167,9 @@ export function fetchedCerts(options: FetchOptions = {}): CertSource & { failure
   /** One request; a failure is counted once, remembered, and the URL fetched again later. */
   async function load(url: string, names: string[]): Promise<KeyObject> {
     try {
-      return await request(url, names);
+      const key = await request(url, names);
+      failed.delete(url);
+      return key;
     } catch (err) {
       cache.delete(url);
       source.failures += 1;
