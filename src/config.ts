@@ -87,6 +87,7 @@ const schema = v.object({
   ALLOWED_CLOUDEVENT_SOURCES: v.optional(v.string()),
   SNS_VERIFY_SIGNATURES: v.optional(v.picklist(['true', 'false'], 'must be one of true, false')),
   SNS_SIGNING_CERT_FILE: v.optional(v.string()),
+  TRUST_QUEUE_POLICY: v.optional(v.picklist(['true', 'false'], 'must be one of true, false')),
   // The standard OpenTelemetry variable; the relay also bounds its flush on shutdown by it.
   OTEL_BSP_EXPORT_TIMEOUT: int(100, 60_000, 5000),
 });

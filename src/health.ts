@@ -76,6 +76,7 @@ export function healthChecks(config: Config, p: HealthParts): { live: () => Chec
             : { redis_last_command_error: p.redisStatus.lastCommandError }),
           in_flight: p.relay.inFlight,
           ...(p.admission === undefined ? {} : { admission: p.admission.health }),
+          ...(p.preflight.security === undefined ? {} : { queue_security: p.preflight.security }),
           dlq_refused: dlq.refused,
           ...(dlq.lastRefusal === undefined ? {} : { dlq_last_refusal: dlq.lastRefusal }),
           checks,

@@ -6,6 +6,7 @@
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { SQS_MAX_MESSAGE_BYTES } from './deadLetter.js';
 import { errorNameOf } from './errors.js';
+import { type PolicyExpectations, type QueueSecurity, queueSecurity } from './queuePolicy.js';
 import { isFifoQueueUrl } from './queueUrl.js';
 import { scrub } from './secret.js';
 
@@ -32,6 +33,8 @@ export interface PreflightResult {
   source: QueueFacts | undefined;
   dlq: QueueFacts | undefined;
   checks: Check[];
+  /** Who may send to the source queue, and SSE on both (src/queuePolicy.ts). */
+  security?: QueueSecurity | undefined;
 }
 
 export interface PreflightSettings {
@@ -39,6 +42,8 @@ export interface PreflightSettings {
   dlqUrl: string;
   maxReceives: number;
   fifoMaxHandBackSeconds: number;
+  /** What the allowlist's rules take on trust from the queue policy (none: allowlist off). */
+  policyExpectations?: PolicyExpectations;
 }
 
 const ATTRIBUTES = [
@@ -173,5 +178,9 @@ export async function preflight(sqs: SQSClient, s: PreflightSettings): Promise<P
   const sourceFacts = 'error' in source ? undefined : source;
   const dlqFacts = 'error' in dlq ? undefined : dlq;
   if (sourceFacts !== undefined && dlqFacts !== undefined) checks.push(...compareQueues(sourceFacts, dlqFacts, s));
-  return { source: sourceFacts, dlq: dlqFacts, checks };
+  const urls = { source: s.sourceQueueUrl, dlq: s.dlqUrl };
+  const none = { allowlist: false, trustedServices: [], trustsPolicy: false };
+  const secured = await queueSecurity(sqs, urls, s.policyExpectations ?? none);
+  checks.push(...secured.checks);
+  return { source: sourceFacts, dlq: dlqFacts, checks, security: secured.security };
 }

@@ -15,6 +15,7 @@ import { createHttpServer, listen } from './http.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { type PreflightResult, preflight } from './preflight.js';
+import { policyExpectations } from './queuePolicy.js';
 import { isFifoQueueUrl } from './queueUrl.js';
 import { Relay } from './relay.js';
 import { createSender } from './sender.js';
@@ -53,6 +54,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     dlqUrl: config.dlqUrl,
     maxReceives: config.maxReceives,
     fifoMaxHandBackSeconds: config.fifoMaxHandBackSeconds,
+    policyExpectations: policyExpectations(config.admission?.allowlist),
   });
   logChecks(logger, checked);
   const sourceFifo = checked.source?.fifo ?? isFifoQueueUrl(config.sourceQueueUrl);
@@ -220,6 +222,7 @@ function createAdmission(config: Config, logger: Logger): Admission | undefined 
       allowed_eventbridge_sources: s.eventBridgeSources.length,
       allowed_eventbridge_accounts: s.eventBridgeAccounts.length,
       allowed_cloudevent_sources: s.cloudEventSources.length,
+      trust_queue_policy: s.trustQueuePolicy,
       sns_signatures:
         signatures === 'verified'
           ? `verified, ${a.snsCertFile === undefined ? 'certificates fetched' : 'pinned certificates'}`

@@ -15,6 +15,8 @@ import { type CertSource, verifySnsSignature } from './snsSignature.js';
 export interface AdmissionHealth {
   allowlist: 'on';
   sns_signatures: Allowlist['snsSignatures'];
+  /** TRUST_QUEUE_POLICY: unsigned rules admit on their own (see queue_security for the policy). */
+  trust_queue_policy: boolean;
   /** The last time a signing certificate could not be fetched, and why. */
   sns_cert_last_error?: { at: string; detail: string };
 }
@@ -56,6 +58,7 @@ export class Admission {
     const out: AdmissionHealth = {
       allowlist: 'on',
       sns_signatures: this.#allowlist.snsSignatures,
+      trust_queue_policy: this.#allowlist.trustsQueuePolicy,
     };
     if (this.#lastCertError !== undefined) {
       out.sns_cert_last_error = {

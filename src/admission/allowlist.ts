@@ -1,11 +1,14 @@
 /**
  * Who may fail a task: the optional allowlist, and its matching rules.
  *
- * A message is admitted by how it was delivered — its `SenderId` (the IAM principal that called
- * SendMessage) in ALLOWED_SENDERS, or an outermost SNS envelope from a topic in ALLOWED_SNS_TOPICS,
- * or an outermost EventBridge envelope whose `source`/`account` match ALLOWED_EVENTBRIDGE_* — any
- * one suffices. ALLOWED_CLOUDEVENT_SOURCES is a further filter on the producer's CloudEvent
- * `source`, not a way in. With no list set the allowlist is off (every message is admitted).
+ * A message is admitted by who delivered it, on evidence a forger cannot write (docs/security.md):
+ * its `SenderId` (the IAM principal that called SendMessage, filled in by SQS) in ALLOWED_SENDERS,
+ * or an outermost SNS envelope from a topic in ALLOWED_SNS_TOPICS whose signature the relay
+ * verified. EventBridge and CloudEvent envelopes are unsigned text: ALLOWED_EVENTBRIDGE_* narrow
+ * what ALLOWED_SENDERS admits (the EventBridge rule's or pipe's role), ALLOWED_CLOUDEVENT_SOURCES
+ * narrows every admitted message; they admit on their own only with TRUST_QUEUE_POLICY=true, which
+ * says the operator trusts the queue policy to let only those deliverers send. With no list set
+ * the allowlist is off (every message is admitted).
  */
 import type { Origin } from '../envelope/unwrap.js';
 
@@ -20,10 +23,12 @@ export interface AllowlistSettings {
   cloudEventSources: Pattern[];
   /** Verify the SNS signature of a message admitted by its topic. */
   verifySnsSignatures: boolean;
+  /** TRUST_QUEUE_POLICY: the unsigned rules (EventBridge, CloudEvent) admit on their own. */
+  trustQueuePolicy: boolean;
 }
 
 export type Judgement =
-  | { allowed: true; via: 'sender' | 'sns_topic' | 'eventbridge' | 'no_delivery_rule' }
+  | { allowed: true; via: 'sender' | 'sns_topic' | 'eventbridge' | 'queue_policy' }
   | { allowed: false; detail: string };
 
 export function pattern(text: string): Pattern {
@@ -64,8 +69,16 @@ export class Allowlist {
   constructor(settings: AllowlistSettings) {
     this.#s = settings;
     const s = settings;
-    this.#deliveryRules =
-      s.senders.length + s.snsTopics.length + s.eventBridgeSources.length + s.eventBridgeAccounts.length > 0;
+    this.#deliveryRules = s.senders.length + s.snsTopics.length + (s.trustQueuePolicy ? this.#eventBridgeRules : 0) > 0;
+  }
+
+  get #eventBridgeRules(): number {
+    return this.#s.eventBridgeSources.length + this.#s.eventBridgeAccounts.length;
+  }
+
+  /** TRUST_QUEUE_POLICY: the EventBridge / CloudEvent lists admit on their own. */
+  get trustsQueuePolicy(): boolean {
+    return this.#s.trustQueuePolicy;
   }
 
   get verifySnsSignatures(): boolean {
@@ -98,25 +111,43 @@ export class Allowlist {
   }
 
   #delivery(senderId: string | undefined, origin: Origin | undefined): Judgement {
-    if (!this.#deliveryRules) return { allowed: true, via: 'no_delivery_rule' };
+    if (!this.#deliveryRules) return { allowed: true, via: 'queue_policy' };
     const s = this.#s;
-    if (any(s.senders, senderId)) return { allowed: true, via: 'sender' };
     const reasons: string[] = [];
+    if (any(s.senders, senderId)) {
+      // EventBridge rules without TRUST_QUEUE_POLICY narrow what a sender rule admits.
+      if (s.trustQueuePolicy || this.#eventBridgeRules === 0) return { allowed: true, via: 'sender' };
+      const eb = this.#eventBridge(origin, reasons);
+      return eb ? { allowed: true, via: 'sender' } : { allowed: false, detail: reasons.join('; ') };
+    }
     if (s.senders.length > 0) reasons.push(`SenderId ${shown(senderId)} is not in ALLOWED_SENDERS`);
     const sns = origin?.sns;
     if (sns !== undefined && s.snsTopics.length > 0) {
       if (any(s.snsTopics, sns.topicArn)) return { allowed: true, via: 'sns_topic' };
       reasons.push(`SNS topic ${shown(sns.topicArn)} is not in ALLOWED_SNS_TOPICS`);
     }
-    const eb = origin?.eventBridge;
-    if (eb !== undefined && s.eventBridgeSources.length + s.eventBridgeAccounts.length > 0) {
-      const sourceOk = s.eventBridgeSources.length === 0 || any(s.eventBridgeSources, eb.source);
-      const accountOk = s.eventBridgeAccounts.length === 0 || any(s.eventBridgeAccounts, eb.account);
-      if (sourceOk && accountOk) return { allowed: true, via: 'eventbridge' };
-      if (!sourceOk) reasons.push(`EventBridge source ${shown(eb.source)} is not in ALLOWED_EVENTBRIDGE_SOURCES`);
-      if (!accountOk) reasons.push(`EventBridge account ${shown(eb.account)} is not in ALLOWED_EVENTBRIDGE_ACCOUNTS`);
+    const eb = s.trustQueuePolicy && this.#eventBridgeRules > 0 && origin?.eventBridge !== undefined;
+    if (eb && this.#eventBridge(origin, reasons)) {
+      return { allowed: true, via: 'eventbridge' };
     }
     if (reasons.length === 0) reasons.push(`no rule admits a message delivered as ${origin?.envelope ?? 'plain'}`);
     return { allowed: false, detail: reasons.join('; ') };
+  }
+
+  /** Whether the outermost envelope is an EventBridge event the EventBridge lists match; else why not. */
+  #eventBridge(origin: Origin | undefined, reasons: string[]): boolean {
+    const s = this.#s;
+    const eb = origin?.eventBridge;
+    if (eb === undefined) {
+      reasons.push(
+        `no outermost EventBridge envelope, and ALLOWED_EVENTBRIDGE_${s.eventBridgeSources.length > 0 ? 'SOURCES' : 'ACCOUNTS'} is set`,
+      );
+      return false;
+    }
+    const sourceOk = s.eventBridgeSources.length === 0 || any(s.eventBridgeSources, eb.source);
+    const accountOk = s.eventBridgeAccounts.length === 0 || any(s.eventBridgeAccounts, eb.account);
+    if (!sourceOk) reasons.push(`EventBridge source ${shown(eb.source)} is not in ALLOWED_EVENTBRIDGE_SOURCES`);
+    if (!accountOk) reasons.push(`EventBridge account ${shown(eb.account)} is not in ALLOWED_EVENTBRIDGE_ACCOUNTS`);
+    return sourceOk && accountOk;
   }
 }

@@ -13,6 +13,7 @@ export interface AdmissionEnv {
   ALLOWED_CLOUDEVENT_SOURCES?: string | undefined;
   SNS_VERIFY_SIGNATURES?: 'true' | 'false' | undefined;
   SNS_SIGNING_CERT_FILE?: string | undefined;
+  TRUST_QUEUE_POLICY?: 'true' | 'false' | undefined;
 }
 
 export interface AdmissionSettings {
@@ -73,6 +74,37 @@ function list(
   return out;
 }
 
+/**
+ * EventBridge and CloudEvent rules trust text the sender writes: alone they admit nothing, unless
+ * TRUST_QUEUE_POLICY=true says the queue policy lets only the right deliverers send.
+ */
+function unsignedRuleProblems(e: AdmissionEnv): Problem[] {
+  const trusted = e.TRUST_QUEUE_POLICY === 'true';
+  const ebVariable = [
+    ['ALLOWED_EVENTBRIDGE_SOURCES', e.ALLOWED_EVENTBRIDGE_SOURCES],
+    ['ALLOWED_EVENTBRIDGE_ACCOUNTS', e.ALLOWED_EVENTBRIDGE_ACCOUNTS],
+  ].find(([, v]) => v !== undefined)?.[0];
+  const ce = e.ALLOWED_CLOUDEVENT_SOURCES !== undefined;
+  if (trusted) {
+    return ebVariable === undefined && !ce
+      ? [['TRUST_QUEUE_POLICY', 'has no use without ALLOWED_EVENTBRIDGE_* or ALLOWED_CLOUDEVENT_SOURCES']]
+      : [];
+  }
+  const out: Problem[] = [];
+  if (ebVariable !== undefined && e.ALLOWED_SENDERS === undefined) {
+    out.push([
+      ebVariable,
+      `admits nothing on its own: an EventBridge envelope is unsigned text anyone who may send to the queue can write, and AWS documents no SenderId for EventBridge's own deliveries; list the EventBridge rule's or pipe's role in ALLOWED_SENDERS (this list then narrows what it delivers), or set TRUST_QUEUE_POLICY=true if the queue policy lets only EventBridge send, pinned by aws:SourceArn`,
+    ]);
+  } else if (ce && e.ALLOWED_SENDERS === undefined && e.ALLOWED_SNS_TOPICS === undefined) {
+    out.push([
+      'ALLOWED_CLOUDEVENT_SOURCES',
+      'admits nothing on its own: a CloudEvent is text its sender writes; add ALLOWED_SENDERS or ALLOWED_SNS_TOPICS (this list then narrows what they admit), or set TRUST_QUEUE_POLICY=true if the queue policy lets only trusted producers send',
+    ]);
+  }
+  return out;
+}
+
 /** The settings, or the problems (variable, message) that keep the relay from starting. */
 export function admissionFromEnv(e: AdmissionEnv): { settings: AdmissionSettings | undefined; problems: Problem[] } {
   const problems: Problem[] = [];
@@ -83,7 +115,10 @@ export function admissionFromEnv(e: AdmissionEnv): { settings: AdmissionSettings
     eventBridgeAccounts: list(problems, 'ALLOWED_EVENTBRIDGE_ACCOUNTS', e.ALLOWED_EVENTBRIDGE_ACCOUNTS, [accountCheck]),
     cloudEventSources: list(problems, 'ALLOWED_CLOUDEVENT_SOURCES', e.ALLOWED_CLOUDEVENT_SOURCES, []),
     verifySnsSignatures: e.SNS_VERIFY_SIGNATURES !== 'false',
+    trustQueuePolicy: e.TRUST_QUEUE_POLICY === 'true',
   };
+  // One line per variable: a malformed entry is said first, and alone.
+  if (problems.length === 0) problems.push(...unsignedRuleProblems(e));
   const topics = e.ALLOWED_SNS_TOPICS !== undefined;
   if (!topics) {
     if (e.SNS_VERIFY_SIGNATURES !== undefined) problems.push(['SNS_VERIFY_SIGNATURES', 'needs ALLOWED_SNS_TOPICS']);

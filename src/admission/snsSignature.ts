@@ -12,7 +12,9 @@
 import { type KeyObject, verify, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Json } from '../envelope/json.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, RelayError } from '../errors.js';
+import { BoundedCache } from './boundedCache.js';
+import { snsCertUrl } from './snsCertUrl.js';
 
 export type SignatureCheck = { ok: true } | { ok: false; kind: 'invalid' | 'unavailable'; detail: string };
 
@@ -22,10 +24,6 @@ export interface CertSource {
     url: string,
   ): Promise<{ ok: true; keys: KeyObject[] } | { ok: false; kind: 'invalid' | 'unavailable'; detail: string }>;
 }
-
-/** Where SNS publishes its signing certificates (and only there). */
-export const SNS_CERT_URL =
-  /^https:\/\/sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/SimpleNotificationService-[A-Za-z0-9]+\.pem$/;
 
 const SIGNED_FIELDS = ['Message', 'MessageId', 'Subject', 'Timestamp', 'TopicArn', 'Type'] as const;
 
@@ -67,11 +65,13 @@ export async function verifySnsSignature(n: Record<string, Json>, certs: CertSou
   return { ok: false, kind: 'invalid', detail: `the SignatureVersion ${version} signature does not verify` };
 }
 
-/** Public keys of every certificate in a PEM text. */
-function pemKeys(pem: string): KeyObject[] {
+/** Every certificate in a PEM text. */
+function pemCerts(pem: string): X509Certificate[] {
   const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  return blocks.map((b) => new X509Certificate(b).publicKey);
+  return blocks.map((b) => new X509Certificate(b));
 }
+
+const pemKeys = (pem: string): KeyObject[] => pemCerts(pem).map((c) => c.publicKey);
 
 /** Certificates from SNS_SIGNING_CERT_FILE: read once at start-up; SigningCertURL is not used. */
 export function pinnedCerts(file: string): CertSource {
@@ -92,68 +92,117 @@ export function pinnedCerts(file: string): CertSource {
 export interface FetchOptions {
   fetch?: typeof fetch;
   timeoutMs?: number;
-  /** After a failed fetch, further messages wait this long before trying again. */
+  /** After an outage (network error, timeout, 5xx), further messages wait this long before trying again. */
   retryAfterMs?: number;
+  /** A URL the SNS host refused (4xx, a redirect, not a certificate of SNS) stays refused this long. */
+  refusedForMs?: number;
+  /** Certificates kept at most this long (SNS rotates them under a new URL) … */
+  certTtlMs?: number;
+  /** … and at most this many URLs, certificates and failures each; the oldest goes first. */
+  maxEntries?: number;
   now?: () => number;
 }
 
+type Failure = { ok: false; kind: 'invalid' | 'unavailable'; detail: string };
+type Found = { ok: true; keys: KeyObject[] } | Failure;
+
+/** A failed fetch: `invalid` when the SNS host answered (the URL's fault), `unavailable` when it could not. */
+class FetchFailure extends RelayError {
+  constructor(
+    readonly kind: 'invalid' | 'unavailable',
+    message: string,
+  ) {
+    super(kind === 'invalid' ? 'SNS_CERT_REFUSED' : 'SNS_CERT_UNAVAILABLE', message);
+    this.name = 'FetchFailure';
+  }
+}
+
 /**
- * Certificates fetched from SigningCertURL (SNS hosts only), kept for the life of the process
- * (SNS rotates them rarely, under a new URL), one fetch per URL at a time, failures remembered
- * for `retryAfterMs` so an outage costs one request, not one per message.
+ * Certificates fetched from SigningCertURL (SNS hosts only, no redirects followed, the certificate
+ * named for SNS), one fetch per URL at a time. Bounded: at most `maxEntries` (default 1,000) URLs
+ * in each of the certificate and failure caches, certificates for `certTtlMs` (24 h), refusals for
+ * `refusedForMs` (10 min), outages for `retryAfterMs` (10 s) so an outage costs one request per
+ * URL, not one per message.
  */
-export function fetchedCerts(options: FetchOptions = {}): CertSource & { failures: number } {
+export function fetchedCerts(options: FetchOptions = {}): CertSource & { failures: number; cached: () => number } {
   const doFetch = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? 5000;
-  const retryAfterMs = options.retryAfterMs ?? 10_000;
   const now = options.now ?? Date.now;
-  const cache = new Map<string, Promise<KeyObject>>();
-  const failed = new Map<string, { at: number; detail: string }>();
+  const maxEntries = options.maxEntries ?? 1000;
+  const cache = new BoundedCache<Promise<KeyObject>>({ maxEntries, ttlMs: options.certTtlMs ?? 86_400_000, now });
+  const failed = new BoundedCache<{ failure: Failure; at: number }>({
+    maxEntries,
+    ttlMs: options.refusedForMs ?? 600_000,
+    now,
+  });
+  const retryAfterMs = options.retryAfterMs ?? 10_000;
   const source = {
     failures: 0,
-    async keys(url: string) {
-      if (!SNS_CERT_URL.test(url)) {
-        return {
-          ok: false as const,
-          kind: 'invalid' as const,
-          detail: `SigningCertURL ${JSON.stringify(url.slice(0, 200))} is not an SNS certificate URL`,
-        };
-      }
+    cached: () => cache.size + failed.size,
+    async keys(raw: string): Promise<Found> {
+      const checked = snsCertUrl(raw);
+      if (!checked.ok) return { ok: false, kind: 'invalid', detail: checked.detail };
+      const url = checked.url;
       const recent = failed.get(url);
-      if (recent !== undefined && now() - recent.at < retryAfterMs) {
-        return { ok: false as const, kind: 'unavailable' as const, detail: recent.detail };
+      if (recent !== undefined && (recent.failure.kind === 'invalid' || now() - recent.at < retryAfterMs)) {
+        return recent.failure;
       }
       let pending = cache.get(url);
       if (pending === undefined) {
-        pending = load(url);
+        pending = load(url, checked.names);
         cache.set(url, pending);
       }
       try {
-        return { ok: true as const, keys: [await pending] };
+        return { ok: true, keys: [await pending] };
       } catch (err) {
-        const detail = `fetching ${url} failed: ${(err as Error).message}`.slice(0, 300);
-        return { ok: false as const, kind: 'unavailable' as const, detail };
+        return failureOf(url, err);
       }
     },
   };
+  const failureOf = (url: string, err: unknown): Failure => ({
+    ok: false,
+    kind: err instanceof FetchFailure ? err.kind : 'unavailable',
+    detail: `fetching ${url} failed: ${(err as Error).message}`.slice(0, 300),
+  });
   /** One request; a failure is counted once, remembered, and the URL fetched again later. */
-  async function load(url: string): Promise<KeyObject> {
+  async function load(url: string, names: string[]): Promise<KeyObject> {
     try {
-      return await request(url);
+      const key = await request(url, names);
+      failed.delete(url);
+      return key;
     } catch (err) {
       cache.delete(url);
       source.failures += 1;
-      failed.set(url, { at: now(), detail: `fetching ${url} failed: ${(err as Error).message}`.slice(0, 300) });
+      failed.set(url, { failure: failureOf(url, err), at: now() });
       throw err;
     }
   }
-  async function request(url: string): Promise<KeyObject> {
-    const res = await doFetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-    const keys = pemKeys(await res.text());
-    const key = keys[0];
-    if (key === undefined) throw new Error('the answer is not a PEM certificate');
-    return key;
+  async function request(url: string, names: string[]): Promise<KeyObject> {
+    let res: Response;
+    try {
+      res = await doFetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+    } catch (err) {
+      throw new FetchFailure('unavailable', (err as Error).message);
+    }
+    if (res.status >= 500) throw new FetchFailure('unavailable', `HTTP ${res.status}`);
+    if (res.status !== 200) throw new FetchFailure('invalid', `HTTP ${res.status} from the SNS host`);
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (err) {
+      throw new FetchFailure('unavailable', `reading the answer: ${(err as Error).message}`);
+    }
+    let cert: X509Certificate | undefined;
+    try {
+      cert = pemCerts(text)[0];
+    } catch (err) {
+      throw new FetchFailure('invalid', `the answer is not a certificate: ${(err as Error).message}`);
+    }
+    if (cert === undefined) throw new FetchFailure('invalid', 'the answer is not a PEM certificate');
+    if (!names.some((n) => cert.checkHost(n) !== undefined)) {
+      throw new FetchFailure('invalid', `the certificate is not issued to ${names.join(' or ')}`);
+    }
+    return cert.publicKey;
   }
   return source;
 }

@@ -14,8 +14,10 @@ export const MAX_ENVELOPES = 3;
 export type EnvelopeKind = 'sns' | 'eventbridge' | 'cloudevent';
 
 /**
- * Where a message came from, as its envelopes say. SNS and EventBridge: the outermost (what
- * delivered it to the queue); CloudEvent: the innermost (closest to the producer).
+ * Where a message came from, as its envelopes say. SNS and EventBridge: only when outermost (what
+ * delivered it to the queue; an SNS or EventBridge envelope further in was written by whoever
+ * sent the outer one, so it says nothing about delivery and admits nothing); CloudEvent: the
+ * innermost (closest to the producer).
  */
 export interface Origin {
   /** The envelopes taken off, outermost first, joined by `>`; `plain` when none. */
@@ -48,10 +50,16 @@ function takeOff(kind: EnvelopeKind, o: Record<string, Json>): Layer<SnsOrigin |
   return unwrapCloudEvent(o);
 }
 
-function record(origin: Origin, kind: EnvelopeKind, found: SnsOrigin | EventBridgeOrigin | CloudEventOrigin): void {
-  if (kind === 'sns') origin.sns ??= found as SnsOrigin;
-  else if (kind === 'eventbridge') origin.eventBridge ??= found as EventBridgeOrigin;
-  else origin.cloudEvent = found as CloudEventOrigin;
+function record(
+  origin: Origin,
+  kind: EnvelopeKind,
+  found: SnsOrigin | EventBridgeOrigin | CloudEventOrigin,
+  outermost: boolean,
+): void {
+  if (kind === 'cloudevent') origin.cloudEvent = found as CloudEventOrigin;
+  else if (!outermost) return;
+  else if (kind === 'sns') origin.sns = found as SnsOrigin;
+  else origin.eventBridge = found as EventBridgeOrigin;
 }
 
 export function unwrap(root: Json): Unwrapped {
@@ -71,9 +79,11 @@ export function unwrap(root: Json): Unwrapped {
     }
     path.push(kind);
     origin.envelope = path.join('>');
-    if (kind === 'sns') snsNotification ??= o;
+    const outermost = path.length === 1;
+    // Only the outermost notification can be SNS's own delivery, so only it is verified.
+    if (kind === 'sns' && outermost) snsNotification = o;
     const layer = takeOff(kind, o);
-    if (layer.origin !== undefined) record(origin, kind, layer.origin);
+    if (layer.origin !== undefined) record(origin, kind, layer.origin, outermost);
     if (!layer.ok) {
       const failed = { ok: false as const, reason: layer.reason, detail: layer.detail, origin };
       return snsNotification === undefined ? failed : { ...failed, snsNotification };

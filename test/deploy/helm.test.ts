@@ -64,6 +64,7 @@ const COMBINATIONS: Record<string, Values> = {
       allowedEventBridgeSources: ['com.example.orders'],
       allowedEventBridgeAccounts: ['123456789012'],
       allowedCloudEventSources: ['//orders/*'],
+      trustQueuePolicy: true,
       signingCertSecret: 'sns-signing-certs',
     },
   },

@@ -133,6 +133,8 @@ describe('the sender allowlist', () => {
       SNS_VERIFY_SIGNATURES: 'false',
       ALLOWED_EVENTBRIDGE_SOURCES: 'com.example.orders',
       ALLOWED_EVENTBRIDGE_ACCOUNTS: '111122223333',
+      // fauxqs' SenderId is the same for everyone: the EventBridge rule admits only on the queue policy.
+      TRUST_QUEUE_POLICY: 'true',
     });
     await waitForFailedOnce(
       emu.sfn.client,
@@ -150,6 +152,64 @@ describe('the sender allowlist', () => {
     expect(dead).toHaveLength(4);
     const calls = emu.proxy.forwardedByToken();
     expect([2, 4, 5, 6].map((i) => calls.get(token(i)))).toEqual([undefined, undefined, undefined, undefined]);
+  });
+
+  it('forged envelopes: an inner envelope or a self-made EventBridge event never admits, and Step Functions is never called', async () => {
+    const q = await queues('forged');
+    const good = await topicInto(sns, emu.sqs.client, `${q.name}-good`, q.source);
+    const unlisted = await topicInto(sns, emu.sqs.client, `${q.name}-unlisted`, q.source);
+    const machine = await createActivityMachine(emu.sfn.client, q.name);
+    const tasks = await startExecutionsWithTokens(emu.sfn.client, machine, 3);
+    const token = (i: number) => tasks[i]?.token ?? '';
+    const eb = (i: number) =>
+      JSON.stringify({
+        version: '0',
+        id: randomUUID(),
+        'detail-type': 'Task Failed',
+        source: 'com.example.orders',
+        account: '111122223333',
+        time: '2026-12-05T12:00:00Z',
+        region: 'us-east-1',
+        resources: [],
+        detail: JSON.parse(failure(token(i), i)),
+      });
+    const rules = {
+      ALLOWED_SENDERS: OTHER_ROLE,
+      ALLOWED_SNS_TOPICS: good,
+      SNS_VERIFY_SIGNATURES: 'false',
+      ALLOWED_EVENTBRIDGE_SOURCES: 'com.example.orders',
+      ALLOWED_EVENTBRIDGE_ACCOUNTS: '111122223333',
+    };
+    // SNS from a topic not on the list, wrapping an allowed EventBridge event; a CloudEvent wrapping one.
+    await sns.send(new PublishCommand({ TopicArn: unlisted, Message: eb(0) }));
+    const cloudEvent = {
+      specversion: '1.0',
+      id: randomUUID(),
+      source: '//orders/x',
+      type: 't',
+      data: JSON.parse(eb(1)),
+    };
+    await publish(emu.sqs.client, q.source, [JSON.stringify(cloudEvent)]);
+    // Even when the EventBridge rule is trusted on its own, only the outermost envelope counts.
+    const nested = await relayUntilDrained(q, { ...rules, TRUST_QUEUE_POLICY: 'true' });
+    expect(nested.map((d) => [d.info.reason, d.info.origin?.envelope])).toEqual(
+      expect.arrayContaining([
+        ['sender_not_allowed', 'sns>eventbridge'],
+        ['sender_not_allowed', 'cloudevent>eventbridge'],
+      ]),
+    );
+    expect(nested.find((d) => d.info.origin?.envelope === 'sns>eventbridge')?.info.detail).toBe(
+      `SenderId "${FAUXQS_SENDER}" is not in ALLOWED_SENDERS; SNS topic "${unlisted}" is not in ALLOWED_SNS_TOPICS`,
+    );
+    // A self-made EventBridge event sent straight to the queue: without TRUST_QUEUE_POLICY it needs its sender.
+    const q2 = await queues('self-made');
+    await publish(emu.sqs.client, q2.source, [eb(2)]);
+    const selfMade = await relayUntilDrained(q2, rules);
+    expect(selfMade.map((d) => [d.info.reason, d.info.detail])).toEqual([
+      ['sender_not_allowed', `SenderId "${FAUXQS_SENDER}" is not in ALLOWED_SENDERS`],
+    ]);
+    const calls = emu.proxy.forwardedByToken();
+    expect([0, 1, 2].map((i) => calls.get(token(i)))).toEqual([undefined, undefined, undefined]);
   });
 
   it('SNS signatures: a signed notification passes, a tampered or unsigned one is dead-lettered', async () => {
@@ -198,6 +258,10 @@ describe('the sender allowlist', () => {
       [
         { ALLOWED_SNS_TOPICS: 'task-failures' },
         /ALLOWED_SNS_TOPICS="task-failures" has "task-failures", which is not an SNS topic ARN/,
+      ],
+      [
+        { ALLOWED_EVENTBRIDGE_SOURCES: 'com.example.orders' },
+        /ALLOWED_EVENTBRIDGE_SOURCES="com.example.orders" admits nothing on its own: .*TRUST_QUEUE_POLICY=true/,
       ],
       [
         { ALLOWED_SNS_TOPICS: 'arn:aws:sns:us-east-1:1:t', SNS_SIGNING_CERT_FILE: '/no/such/cert.pem' },

@@ -18,10 +18,11 @@ export interface SigningCert {
   keyPem: string;
 }
 
-export function makeSigningCert(): SigningCert {
+/** A signing certificate of the test's own; `commonName` as SNS names its certificates unless given. */
+export function makeSigningCert(commonName = 'sns.amazonaws.com'): SigningCert {
   requireBinary('openssl');
   const dir = mkdtempSync(join(tmpdir(), 'relay-sns-cert-'));
-  selfSigned(dir, 'sns', 'sns.amazonaws.com');
+  selfSigned(dir, 'sns', commonName);
   return {
     certFile: join(dir, 'sns.pem'),
     certPem: readFileSync(join(dir, 'sns.pem'), 'utf8'),

@@ -69,6 +69,21 @@ describe('SenderId matching', () => {
       'SNS_SIGNING_CERT_FILE has no use with SNS_VERIFY_SIGNATURES=false',
     ]);
     expect(admissionFromEnv({})).toEqual({ settings: undefined, problems: [] });
+    // Unsigned rules alone admit nothing: a forger writes the fields they match.
+    expect(p({ ALLOWED_EVENTBRIDGE_SOURCES: 'com.example.orders' })[0]).toMatch(
+      /^ALLOWED_EVENTBRIDGE_SOURCES admits nothing on its own: .* set TRUST_QUEUE_POLICY=true if the queue policy lets only EventBridge send, pinned by aws:SourceArn$/,
+    );
+    expect(p({ ALLOWED_SNS_TOPICS: TOPIC, ALLOWED_EVENTBRIDGE_ACCOUNTS: '111122223333' })[0]).toMatch(
+      /^ALLOWED_EVENTBRIDGE_ACCOUNTS admits nothing on its own/,
+    );
+    expect(p({ ALLOWED_CLOUDEVENT_SOURCES: '//orders/*' })[0]).toMatch(
+      /^ALLOWED_CLOUDEVENT_SOURCES admits nothing on its own/,
+    );
+    expect(p({ ALLOWED_EVENTBRIDGE_SOURCES: 'com.example.orders', TRUST_QUEUE_POLICY: 'true' })).toEqual([]);
+    expect(p({ ALLOWED_EVENTBRIDGE_SOURCES: 'com.example.orders', ALLOWED_SENDERS: ROLE })).toEqual([]);
+    expect(p({ ALLOWED_SENDERS: ROLE, TRUST_QUEUE_POLICY: 'true' })).toEqual([
+      'TRUST_QUEUE_POLICY has no use without ALLOWED_EVENTBRIDGE_* or ALLOWED_CLOUDEVENT_SOURCES',
+    ]);
     // Through the configuration: one line per variable, the value quoted.
     try {
       loadConfig({
@@ -97,6 +112,7 @@ describe('the allowlist', () => {
       ALLOWED_SNS_TOPICS: TOPIC,
       ALLOWED_EVENTBRIDGE_SOURCES: 'com.example.*',
       ALLOWED_EVENTBRIDGE_ACCOUNTS: '111122223333',
+      TRUST_QUEUE_POLICY: 'true',
     });
     expect(a.judge(`${ROLE}:w`, origin(event), true)).toEqual({ allowed: true, via: 'sender' });
     expect(a.judge('AIDASNSSERVICE', origin(sns(TOPIC)), true)).toEqual({ allowed: true, via: 'sns_topic' });
@@ -135,7 +151,7 @@ describe('the allowlist', () => {
   it('filters on the CloudEvent source beside the delivery rules, not instead of them', () => {
     const ce = (source: string) =>
       JSON.stringify({ specversion: '1.0', id: '1', source, type: 't', data: JSON.parse(event) });
-    const only = allowlist({ ALLOWED_CLOUDEVENT_SOURCES: '//orders/*' });
+    const only = allowlist({ ALLOWED_CLOUDEVENT_SOURCES: '//orders/*', TRUST_QUEUE_POLICY: 'true' });
     expect(only.judge('anyone', origin(ce('//orders/payments')), true).allowed).toBe(true);
     expect(only.judge('anyone', origin(ce('//billing/x')), true)).toEqual({
       allowed: false,
@@ -146,6 +162,56 @@ describe('the allowlist', () => {
     expect(only.judge('anyone', parseEvent('not json').origin, false).allowed).toBe(true);
     const both = allowlist({ ALLOWED_SENDERS: ROLE, ALLOWED_CLOUDEVENT_SOURCES: '//orders/*' });
     expect(both.judge(USER, origin(ce('//orders/payments')), true).allowed).toBe(false);
+  });
+});
+
+describe('the deliverer decides', () => {
+  const judge = (a: Allowlist, sender: string, body: string) => a.judge(sender, parseEvent(body).origin, true);
+  const eb = (source: string, detail: unknown, account = '111122223333') =>
+    JSON.stringify({ 'detail-type': 'Task Failed', source, account, detail });
+  const sns = (topic: string, message: string) =>
+    JSON.stringify({ Type: 'Notification', TopicArn: topic, Message: message });
+  const ce = (data: unknown) => JSON.stringify({ specversion: '1.0', id: '1', source: '//orders/x', type: 't', data });
+  const allowedEb = eb('com.example.orders', JSON.parse(event));
+  const trusted = allowlist({
+    ALLOWED_SENDERS: ROLE,
+    ALLOWED_SNS_TOPICS: TOPIC,
+    ALLOWED_EVENTBRIDGE_SOURCES: 'com.example.orders',
+    ALLOWED_EVENTBRIDGE_ACCOUNTS: '111122223333',
+    TRUST_QUEUE_POLICY: 'true',
+  });
+
+  it('an inner envelope never admits: SNS from an unlisted topic, or a CloudEvent, wrapping an allowed EventBridge event', () => {
+    expect(judge(trusted, USER, allowedEb)).toEqual({ allowed: true, via: 'eventbridge' });
+    const viaSns = judge(trusted, USER, sns('arn:aws:sns:eu-west-1:999999999999:other', allowedEb));
+    expect(viaSns).toEqual({
+      allowed: false,
+      detail: `SenderId "${USER}" is not in ALLOWED_SENDERS; SNS topic "arn:aws:sns:eu-west-1:999999999999:other" is not in ALLOWED_SNS_TOPICS`,
+    });
+    expect(judge(trusted, USER, ce(JSON.parse(allowedEb))).allowed).toBe(false);
+    // Nor does an SNS notification from an allowed topic inside a self-made EventBridge event.
+    const inner = eb('com.example.billing', JSON.parse(sns(TOPIC, event)));
+    expect(judge(trusted, USER, inner)).toMatchObject({ allowed: false });
+    expect(parseEvent(inner)).toMatchObject({ origin: { envelope: 'eventbridge>sns' } });
+    expect(parseEvent(inner)).not.toHaveProperty('snsNotification');
+  });
+
+  it('without TRUST_QUEUE_POLICY an EventBridge rule narrows what a sender rule admits, and admits nothing alone', () => {
+    const narrowing = allowlist({ ALLOWED_SENDERS: ROLE, ALLOWED_EVENTBRIDGE_SOURCES: 'com.example.orders' });
+    // A self-made EventBridge event from a sender not on the list.
+    expect(judge(narrowing, USER, allowedEb)).toEqual({
+      allowed: false,
+      detail: `SenderId "${USER}" is not in ALLOWED_SENDERS`,
+    });
+    expect(judge(narrowing, `${ROLE}:events`, allowedEb)).toEqual({ allowed: true, via: 'sender' });
+    expect(judge(narrowing, `${ROLE}:events`, eb('com.example.billing', JSON.parse(event)))).toEqual({
+      allowed: false,
+      detail: 'EventBridge source "com.example.billing" is not in ALLOWED_EVENTBRIDGE_SOURCES',
+    });
+    expect(judge(narrowing, `${ROLE}:events`, event)).toEqual({
+      allowed: false,
+      detail: 'no outermost EventBridge envelope, and ALLOWED_EVENTBRIDGE_SOURCES is set',
+    });
   });
 });
 
@@ -208,11 +274,8 @@ describe('SNS signatures', () => {
     expect(during[0]).toMatchObject({ detail: expect.stringContaining('HTTP 503') });
     await verifySnsSignature(other, certs);
     expect([calls, certs.failures]).toEqual([2, 1]);
-    // An answer that is not a certificate is not cached as one.
+    // After retryAfterMs the outage is asked again, and its end is seen.
     clock = 1500;
-    answer = () => new Response('not a certificate', { status: 200 });
-    expect(await verifySnsSignature(other, certs)).toMatchObject({ ok: false, kind: 'unavailable' });
-    clock = 3000;
     answer = () => new Response(cert.certPem, { status: 200 });
     expect(
       await verifySnsSignature(
@@ -220,7 +283,63 @@ describe('SNS signatures', () => {
         certs,
       ),
     ).toEqual({ ok: true });
-    expect(calls).toBe(4);
+    expect(calls).toBe(3);
+  });
+
+  it('an SNS host that answers but gives no SNS certificate: the message is at fault, refused at once', async () => {
+    const requests: RequestInit[] = [];
+    let answer: () => Response = () => new Response('', { status: 404 });
+    const certs = fetchedCerts({
+      fetch: async (_url, init) => {
+        requests.push(init ?? {});
+        return answer();
+      },
+    });
+    const n = signedNotification(event, TOPIC, cert.keyPem);
+    const url = (id: string) => CERT_URL.replace('0123456789abcdef', id);
+    const at = (id: string) => verifySnsSignature({ ...n, SigningCertURL: url(id) }, certs);
+    expect(await at('aaaa')).toMatchObject({ ok: false, kind: 'invalid', detail: expect.stringContaining('HTTP 404') });
+    // Remembered: asking again costs no request.
+    expect(await at('aaaa')).toMatchObject({ kind: 'invalid' });
+    expect(requests).toHaveLength(1);
+    answer = () => new Response('', { status: 302, headers: { location: 'https://attacker.example/c.pem' } });
+    expect(await at('bbbb')).toMatchObject({ kind: 'invalid', detail: expect.stringContaining('HTTP 302') });
+    expect(requests.at(-1)?.redirect).toBe('manual');
+    answer = () => new Response('<html>not a certificate</html>', { status: 200 });
+    expect(await at('cccc')).toMatchObject({ kind: 'invalid', detail: expect.stringContaining('not a PEM') });
+    const stranger = makeSigningCert('attacker.example');
+    answer = () => new Response(stranger.certPem, { status: 200 });
+    const signedByStranger = signedNotification(event, TOPIC, stranger.keyPem);
+    expect(await verifySnsSignature({ ...signedByStranger, SigningCertURL: url('dddd') }, certs)).toMatchObject({
+      kind: 'invalid',
+      detail: expect.stringContaining('the certificate is not issued to sns.amazonaws.com'),
+    });
+    // The S3 hosts that look like SNS are never asked.
+    const before = requests.length;
+    for (const host of ['sns.s3', 'sns.s3-accelerate', 'sns.s3-website-us-east-1', 'sns.s3-external-1']) {
+      const s3 = { ...n, SigningCertURL: `https://${host}.amazonaws.com/SimpleNotificationService-1.pem` };
+      expect(await verifySnsSignature(s3, certs), host).toMatchObject({ kind: 'invalid' });
+    }
+    expect(requests).toHaveLength(before);
+  });
+
+  it('keep the certificate and failure caches at their bound, however many URLs senders write', async () => {
+    let clock = 0;
+    const certs = fetchedCerts({
+      fetch: async () => new Response('', { status: 404 }),
+      maxEntries: 1000,
+      refusedForMs: 60_000,
+      now: () => clock,
+    });
+    let largest = 0;
+    for (let i = 0; i < 50_000; i += 1) {
+      const r = await certs.keys(CERT_URL.replace('0123456789abcdef', `f${i}`));
+      if (r.ok || r.kind !== 'invalid') throw new Error(`URL ${i}: ${JSON.stringify(r)}`);
+      largest = Math.max(largest, certs.cached());
+      clock += 1;
+    }
+    expect(largest).toBeLessThanOrEqual(2 * 1000);
+    expect(certs.failures).toBe(50_000);
   });
 
   it('pinned certificates: an unreadable or empty file is a configuration error', () => {
@@ -266,9 +385,22 @@ describe('admission', () => {
     // Not the message's fault: never counted toward MAX_RECEIVES, never retries_exhausted.
     expect(countsAgainstMessage(waiting)).toBe(false);
     expect(decide(waiting, { ...fate, ownFailures: 99 })).toMatchObject({ kind: 'retryLater' });
+    // A certificate URL on an SNS host that answers 404 is the message's fault: dead-lettered on its first receive.
+    const missing = new Admission(new Allowlist(settings.allowlist), {
+      certs: fetchedCerts({ fetch: async () => new Response('Not Found', { status: 404 }) }),
+      logger,
+    });
+    const gone = await missing.admit(message(signed, 'AIDASNS'), parseEvent(signed));
+    expect(gone).toMatchObject({ verdict: 'sns_signature_invalid', detail: expect.stringContaining('HTTP 404') });
+    if (gone === undefined) throw new Error('admitted');
+    expect(decide(gone, { ...fate, receiveCount: 1 })).toMatchObject({
+      kind: 'deadLetter',
+      reason: 'sns_signature_invalid',
+    });
     expect(down.health).toMatchObject({
       allowlist: 'on',
       sns_signatures: 'verified',
+      trust_queue_policy: false,
       sns_cert_last_error: { detail: expect.stringContaining('HTTP 500') },
     });
   });
