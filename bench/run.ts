@@ -63,8 +63,12 @@ function startChild(script: string): Promise<Child> {
   proc.on('message', (m: { id?: number; reply?: unknown }) => {
     if (m.id !== undefined) waiting.get(m.id)?.(m.reply);
   });
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    // A child that dies while starting (fauxqs on a Node older than 22.5) fails the run instead of a hang.
+    const early = (code: number | null) => reject(new Error(`${script} exited (code ${code}) before it was ready`));
+    proc.once('exit', early);
     proc.once('message', (m: { port: number }) => {
+      proc.off('exit', early);
       resolve({
         proc,
         port: m.port,
