@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    globalSetup: ['test/support/globalSetup.ts'],
+    // leftovers.ts first: its teardown runs last and checks that nothing the tests started remains.
+    globalSetup: ['test/support/leftovers.ts', 'test/support/globalSetup.ts'],
     testTimeout: 120_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { MemoryDedupStore } from '../src/dedup/memory.js';
+import { track } from './children.js';
 
 export interface StartupRow {
   tracing: 'off' | 'on';
@@ -50,10 +51,12 @@ async function startOnce(
 ): Promise<{ ms: number; rss: number }> {
   const port = await freePort();
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...flags, main], {
-    env: { PATH: process.env.PATH ?? '', HTTP_PORT: String(port), LOG_LEVEL: 'warn', ...env },
-    stdio: 'ignore',
-  });
+  const child = track(
+    spawn(process.execPath, [...flags, main], {
+      env: { PATH: process.env.PATH ?? '', HTTP_PORT: String(port), LOG_LEVEL: 'warn', ...env },
+      stdio: 'ignore',
+    }),
+  );
   try {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`the relay exited with ${child.exitCode} before it was ready`);

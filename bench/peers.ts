@@ -77,4 +77,6 @@ if (variant === 'naive') {
 } else {
   throw new Error(`unknown VARIANT ${variant}`);
 }
+// The bench gone (however it ended), nothing is left to serve: no orphan outlives it.
+process.once('disconnect', () => process.exit(0));
 process.send?.({ type: 'ready' });

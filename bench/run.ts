@@ -17,6 +17,7 @@ import { requireBinary } from '../test/support/binaries.js';
 import { startRedisCluster } from '../test/support/redisCluster.js';
 import { startRedisServer } from '../test/support/redisServer.js';
 import { renderChart } from './chart.js';
+import { end, failIfItDies, onEnd, track } from './children.js';
 import { type DedupRow, dedupRow, type StartupRow, startupRows } from './lean.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -54,14 +55,20 @@ interface Child {
 }
 
 function startChild(script: string): Promise<Child> {
-  const proc = fork(script, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const proc = track(
+    fork(script, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+  );
   let next = 0;
   const waiting = new Map<number, (v: unknown) => void>();
   proc.on('message', (m: { id?: number; reply?: unknown }) => {
     if (m.id !== undefined) waiting.get(m.id)?.(m.reply);
   });
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    // A child that dies while starting (fauxqs on a Node older than 22.5) fails the run instead of a hang.
+    const early = (code: number | null) => reject(new Error(`${script} exited (code ${code}) before it was ready`));
+    proc.once('exit', early);
     proc.once('message', (m: { port: number }) => {
+      proc.off('exit', early);
       resolve({
         proc,
         port: m.port,
@@ -90,16 +97,6 @@ function peakRssMiB(pid: number): number {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A consumer under test that dies ends the run at once, with its exit code, instead of a hang. */
-function failIfItDies(proc: ChildProcess, what: string): () => void {
-  const onExit = (code: number | null, signal: string | null) => {
-    process.stderr.write(`\nbench failed: ${what} exited (${signal ?? `code ${code}`}) before the run ended\n`);
-    process.exit(1);
-  };
-  proc.once('exit', onExit);
-  return () => proc.off('exit', onExit);
-}
 
 /** Redis servers of the bench's own (standalone and a cluster), when redis-server is installed. */
 async function startRedisServers(): Promise<
@@ -212,18 +209,20 @@ async function startConsumer(v: Variant, queueUrl: string): Promise<{ proc: Chil
   const sqsEndpoint = `http://127.0.0.1:${sqsChild.port}`;
   const sinkEndpoint = `http://127.0.0.1:${sink.port}`;
   if (v.kind !== 'relay') {
-    const proc = fork(`${ROOT}bench/peers.ts`, [], {
-      execArgv: ['--import', 'tsx'],
-      env: {
-        ...process.env,
-        VARIANT: v.kind,
-        INSTANCES: String(v.instances ?? 8),
-        QUEUE_URL: queueUrl,
-        SQS_ENDPOINT: sqsEndpoint,
-        SFN_ENDPOINT: sinkEndpoint,
-      },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+    const proc = track(
+      fork(`${ROOT}bench/peers.ts`, [], {
+        execArgv: ['--import', 'tsx'],
+        env: {
+          ...process.env,
+          VARIANT: v.kind,
+          INSTANCES: String(v.instances ?? 8),
+          QUEUE_URL: queueUrl,
+          SQS_ENDPOINT: sqsEndpoint,
+          SFN_ENDPOINT: sinkEndpoint,
+        },
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      }),
+    );
     const release = failIfItDies(proc, `the ${v.name} consumer`);
     await new Promise((resolve) => proc.once('message', resolve));
     return {
@@ -237,32 +236,34 @@ async function startConsumer(v: Variant, queueUrl: string): Promise<{ proc: Chil
   const port = await freePortNumber();
   const profile = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${ROOT}bench/results/prof`] : [];
   const flags = RELAY_FLAGS;
-  const proc = spawn(process.execPath, [...flags, ...profile, `${ROOT}dist/main.js`], {
-    env: {
-      ...process.env,
-      SOURCE_QUEUE_URL: queueUrl,
-      DLQ_URL: `${queueUrl}-dlq`,
-      AWS_REGION: 'us-east-1',
-      AWS_ENDPOINT_URL_SQS: sqsEndpoint,
-      AWS_ENDPOINT_URL_SFN: sinkEndpoint,
-      HTTP_PORT: String(port),
-      LOG_LEVEL: 'warn',
-      WAIT_TIME_SECONDS: '1',
-      // Telemetry on: every message traced, exported over OTLP/HTTP to the sink's no-op collector.
-      OTEL_TRACES_EXPORTER: v.tracing === false ? 'none' : 'otlp',
-      OTEL_EXPORTER_OTLP_ENDPOINT: sinkEndpoint,
-      // The account quota is not what is measured here.
-      SFN_RATE_LIMIT_PER_SECOND: '0',
-      ...(v.redis === undefined || redisUrls === undefined
-        ? {}
-        : {
-            REDIS_URL: v.redis === 'cluster' ? redisUrls.cluster : redisUrls.standalone,
-            REDIS_CLUSTER: String(v.redis === 'cluster'),
-            DEDUP_KEY_PREFIX: `bench:${Date.now()}:`,
-          }),
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const proc = track(
+    spawn(process.execPath, [...flags, ...profile, `${ROOT}dist/main.js`], {
+      env: {
+        ...process.env,
+        SOURCE_QUEUE_URL: queueUrl,
+        DLQ_URL: `${queueUrl}-dlq`,
+        AWS_REGION: 'us-east-1',
+        AWS_ENDPOINT_URL_SQS: sqsEndpoint,
+        AWS_ENDPOINT_URL_SFN: sinkEndpoint,
+        HTTP_PORT: String(port),
+        LOG_LEVEL: 'warn',
+        WAIT_TIME_SECONDS: '1',
+        // Telemetry on: every message traced, exported over OTLP/HTTP to the sink's no-op collector.
+        OTEL_TRACES_EXPORTER: v.tracing === false ? 'none' : 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: sinkEndpoint,
+        // The account quota is not what is measured here.
+        SFN_RATE_LIMIT_PER_SECOND: '0',
+        ...(v.redis === undefined || redisUrls === undefined
+          ? {}
+          : {
+              REDIS_URL: v.redis === 'cluster' ? redisUrls.cluster : redisUrls.standalone,
+              REDIS_CLUSTER: String(v.redis === 'cluster'),
+              DEDUP_KEY_PREFIX: `bench:${Date.now()}:`,
+            }),
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    }),
+  );
   const release = failIfItDies(proc, `the relay (${v.name})`);
   for (;;) {
     try {
@@ -397,7 +398,10 @@ async function main(): Promise<void> {
   failIfItDies(sqsChild.proc, 'the SQS emulator');
   failIfItDies(sink.proc, 'the Step Functions sink');
   sqs = new SQSClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${sqsChild.port}` });
-  redisUrls = await startRedisServers();
+  // Stopped on the way out even when the run ends while they are still starting.
+  const redisStarting = startRedisServers();
+  onEnd(async () => (await redisStarting)?.stop());
+  redisUrls = await redisStarting;
   const withRedis = redisUrls !== undefined;
   const variants: Variant[] = [
     { name: 'naive', kind: 'naive', dupShare: 0 },
@@ -557,13 +561,7 @@ async function main(): Promise<void> {
   writeFileSync(`${OUT}/latest.json`, `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(`${OUT}/latest.svg`, renderChart(summary));
   process.stdout.write(`wrote ${OUT}/latest.json and latest.svg in ${result.seconds.toFixed(0)} s\n`);
-  await redisUrls?.stop();
-  sqsChild.proc.kill();
-  sink.proc.kill();
-  process.exit(0);
+  await end(0);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench failed: ${(err as Error)?.stack ?? String(err)}\n`);
-  process.exit(1);
-});
+main().catch((err: unknown) => end(1, `bench failed: ${(err as Error)?.stack ?? String(err)}\n`));

@@ -51,6 +51,8 @@ process.on('message', (msg: { id: number; type: string }) => {
   process.send?.({ id: msg.id, reply });
 });
 
+// The bench gone (however it ended), nothing is left to serve: no orphan outlives it.
+process.once('disconnect', () => process.exit(0));
 server.listen(0, '127.0.0.1', () => {
   const address = server.address();
   process.send?.({ type: 'ready', port: typeof address === 'object' && address !== null ? address.port : 0 });

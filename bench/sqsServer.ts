@@ -32,4 +32,6 @@ process.on('message', (msg: { id: number; type: string; name?: string }) => {
   }
   process.send?.({ id: msg.id, reply });
 });
+// The bench gone (however it ended), nothing is left to serve: no orphan outlives it.
+process.once('disconnect', () => process.exit(0));
 process.send?.({ type: 'ready', port: server.port });

@@ -80,8 +80,10 @@ async function main(): Promise<void> {
 
     out();
     out('Messages by outcome');
+    // What happened only: the metric also carries a zero series for every outcome that did not.
     const byOutcome = new Map<string, number>();
     for (const v of finished) {
+      if (v.value === 0) continue;
       const key = `${v.labels.outcome}${v.labels.reason ? ` (${v.labels.reason})` : ''}`;
       byOutcome.set(key, (byOutcome.get(key) ?? 0) + v.value);
     }

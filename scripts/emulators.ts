@@ -7,6 +7,7 @@
  *
  * Ports: EMULATOR_SQS_PORT (4566), EMULATOR_SFN_PORT (8083).
  */
+import { createServer } from 'node:net';
 import {
   createActivityMachine,
   executionFailure,
@@ -24,8 +25,36 @@ const SFN_PORT = Number(process.env.EMULATOR_SFN_PORT ?? 8083);
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
+/** Whether something already listens on `port` (most likely the emulators of an earlier run). */
+function inUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRINUSE'));
+    probe.listen(port, () => probe.close(() => resolve(false)));
+  });
+}
+
+/** One line that says what is wrong and what to do, instead of a listen error and a stack trace. */
+function portsTaken(taken: string[]): string {
+  return (
+    `emulators: ${taken.join(' and ')} already in use: are the emulators already running (npm run emulators ` +
+    'in another terminal)? Use those, stop them (Ctrl-C there), or choose other ports: ' +
+    `EMULATOR_SQS_PORT=${SQS_PORT + 1} EMULATOR_SFN_PORT=${SFN_PORT + 1} npm run emulators\n`
+  );
+}
+
 async function main(): Promise<void> {
   if (!Number.isInteger(EXECUTIONS) || EXECUTIONS < 0) throw new Error('--executions takes a whole number');
+  // Checked before anything starts, so that a second run neither half-starts nor prints a stack trace.
+  const ports = [
+    { port: SQS_PORT, what: `port ${SQS_PORT} (SQS, EMULATOR_SQS_PORT)` },
+    { port: SFN_PORT, what: `port ${SFN_PORT} (Step Functions, EMULATOR_SFN_PORT)` },
+  ];
+  const taken = (await Promise.all(ports.map(async (p) => ((await inUse(p.port)) ? [p.what] : [])))).flat();
+  if (taken.length > 0) {
+    process.stderr.write(portsTaken(taken));
+    process.exit(1);
+  }
   const [sqs, sfn] = await Promise.all([startSqs(SQS_PORT), startSfn(SFN_PORT)]);
   const stop = async () => {
     await Promise.all([sqs.stop(), sfn.stop()]);
@@ -45,6 +74,8 @@ async function main(): Promise<void> {
   out('');
   out('# In another terminal, this environment runs the relay (npm start) and the CLI (npx sfn-relay):');
   out('export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test');
+  // No collector here: with tracing on, the relay would warn that it cannot export its spans.
+  out('export OTEL_TRACES_EXPORTER=none');
   out(`export AWS_REGION=${REGION}`);
   out(`export AWS_ENDPOINT_URL_SQS=${sqs.endpoint}`);
   out(`export AWS_ENDPOINT_URL_SFN=${sfn.endpoint}`);

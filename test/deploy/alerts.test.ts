@@ -4,13 +4,13 @@
  * the README's alert table.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { requireBinary } from '../support/binaries.js';
 import { renderedRules } from '../support/rules.js';
+import { tempDir } from '../support/tempDir.js';
 
 interface Case {
   alert: string;
@@ -151,7 +151,7 @@ describe('alert rules', () => {
   const all = rules.groups.flatMap((g) => g.rules);
 
   it('pass promtool check rules, and each has a severity, a summary and a runbook line', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'relay-rules-'));
+    const dir = tempDir('relay-rules-');
     writeFileSync(join(dir, 'rules.yaml'), stringify(rules));
     const r = spawnSync('promtool', ['check', 'rules', join(dir, 'rules.yaml')], { encoding: 'utf8' });
     expect(r.status, r.stdout + r.stderr).toBe(0);
@@ -164,7 +164,7 @@ describe('alert rules', () => {
 
   it('every alert fires on its failure and stays quiet on what only looks like it (promtool test rules)', () => {
     expect(CASES.map((c) => c.alert).sort()).toEqual(all.map((r) => r.alert).sort());
-    const dir = mkdtempSync(join(tmpdir(), 'relay-rules-'));
+    const dir = tempDir('relay-rules-');
     writeFileSync(join(dir, 'rules.yaml'), stringify(rules));
     const byName = new Map(all.map((r) => [r.alert, r]));
     const tests = CASES.flatMap((c) => {

@@ -1,10 +1,12 @@
 /** `npm run bench -- --quick` as a smoke test, so the harness cannot rot. Figures are not judged here. */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { leftoverProcesses, processGroup, processKeys, RUN_MARKER } from '../support/leftovers.js';
+import { waitFor } from '../support/wait.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const RESULTS = join(ROOT, 'bench/results');
@@ -54,15 +56,23 @@ describe('bench --quick', () => {
     expect(readFileSync(join(out, 'latest.svg'), 'utf8')).toContain('<svg');
   }, 180_000);
 
-  it('fails within seconds, naming it, when the relay under test dies', async () => {
+  it('fails within seconds, naming it, when the relay under test dies, and stops everything it started', async () => {
     const started = Date.now();
+    // What the bench starts: in this worker's process group, and carrying a marker of this bench's own.
+    const scope = { marker: randomUUID(), pgid: processGroup(), rootPid: -1, before: processKeys() };
     const { code, stderr } = await bench(['--quick', '--only', 'relay (memory, 0%'], {
       BENCH_RELAY_NODE_FLAGS: '--no-such-node-flag',
+      [RUN_MARKER]: scope.marker,
     });
     expect(code).toBe(1);
     expect(stderr).toMatch(
       /bench failed: the relay \(relay \(memory, 0% dup\)\) exited \(code 9\) before the run ended/,
     );
     expect(Date.now() - started).toBeLessThan(20_000);
+    // Its children were stopped before it exited; a moment for the kernel to reap them.
+    await waitFor('the bench’s processes to end', () => leftoverProcesses(scope).length === 0, {
+      timeoutMs: 2000,
+    }).catch(() => undefined);
+    expect(leftoverProcesses(scope).map((p) => p.command)).toEqual([]);
   }, 60_000);
 });

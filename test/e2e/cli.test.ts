@@ -1,9 +1,8 @@
 /** The real `sfn-relay` command, run as a child process against the SQS emulator. */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
@@ -19,6 +18,7 @@ import {
 } from '../support/emulators.js';
 import { startInProcess } from '../support/inProcess.js';
 import { drainQueue, publish } from '../support/queue.js';
+import { tempDir } from '../support/tempDir.js';
 import { requireAwsCliV2 } from '../support/tools.js';
 import { useEmulators } from '../support/useEmulators.js';
 import { waitFor } from '../support/wait.js';
@@ -86,7 +86,7 @@ describe('sfn-relay send-task-failure', () => {
   });
 
   it('answers bad invocations with one line and the AWS CLI v2 exit codes and wording', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sfn-relay-'));
+    const dir = tempDir('sfn-relay-');
     writeFileSync(join(dir, 'token-nl.txt'), 'abc\n');
     writeFileSync(join(dir, 'bad.txt'), Buffer.from([0x78, 0xff]));
     const cases: [string[], number, RegExp][] = [
@@ -168,7 +168,7 @@ describe('sfn-relay send-task-failure', () => {
 
   it('reads file:// values and --cli-input-yaml as the AWS CLI does: the same body', async () => {
     const source = await emu.sqs.createQueue('cli-files');
-    const dir = mkdtempSync(join(tmpdir(), 'sfn-relay-'));
+    const dir = tempDir('sfn-relay-');
     const token = 'AAAAKgAAAAIAAAAAAAAAAfiletoken0123456789';
     writeFileSync(join(dir, 'token.txt'), token); // printf '%s': no newline
     writeFileSync(join(dir, 'cause.txt'), 'line one\nline two — ünïcode\n');
@@ -204,7 +204,7 @@ describe('sfn-relay send-task-failure', () => {
     const dlq = await emu.sqs.createQueue('cli-dlq');
     const machine = await createActivityMachine(emu.sfn.client, 'cli');
     const [task, second] = await startExecutionsWithTokens(emu.sfn.client, machine, 2);
-    const dir = mkdtempSync(join(tmpdir(), 'sfn-relay-'));
+    const dir = tempDir('sfn-relay-');
     writeFileSync(
       join(dir, 'in.json'),
       JSON.stringify({ taskToken: second?.token, error: 'FromFile', cause: 'file cause' }),

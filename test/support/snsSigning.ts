@@ -5,12 +5,12 @@
  */
 
 import { randomUUID, sign } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringToSign } from '../../src/admission/snsSignature.js';
 import { requireBinary } from './binaries.js';
 import { selfSigned } from './certs.js';
+import { tempDir } from './tempDir.js';
 
 export interface SigningCert {
   certFile: string;
@@ -21,7 +21,7 @@ export interface SigningCert {
 /** A signing certificate of the test's own; `commonName` as SNS names its certificates unless given. */
 export function makeSigningCert(commonName = 'sns.amazonaws.com'): SigningCert {
   requireBinary('openssl');
-  const dir = mkdtempSync(join(tmpdir(), 'relay-sns-cert-'));
+  const dir = tempDir('relay-sns-cert-');
   selfSigned(dir, 'sns', commonName);
   return {
     certFile: join(dir, 'sns.pem'),
