@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Message, MessageAttributeValue, SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import type { OriginSummary } from './envelope/origin.js';
 import type { DeadLetterReason } from './outcome.js';
+import { sqsSafeJson } from './sqsText.js';
 
 /** The one message attribute the relay adds to a DLQ message. Its value is JSON: DeadLetterInfo. */
 export const DEAD_LETTER_ATTRIBUTE = 'sfn_relay.dead_letter';
@@ -44,10 +45,15 @@ export interface DeadLetterInfo {
 /**
  * The relay's own additions, in the order they are given up when the entry does not fit the DLQ's
  * MaximumMessageSize: its trace context (the producer's, if replaced, goes back in), the `detail`
- * text, the original attributes kept inside the JSON, and last the original attributes themselves.
- * The body and the reason are never given up.
+ * text, the original attributes kept inside the JSON, the original attributes themselves, then the
+ * JSON's producer-chosen fields (`origin`, `sender`, the rest of `detail`), and last the reason
+ * attribute itself: a body within a few hundred bytes of the limit is dead-lettered alone, its
+ * reason in the log line, the `sfn_relay_dlq_trimmed_total{trim="reason"}` metric and `/readyz`
+ * (`dlq_reason_dropped`). The body is never given up: one larger than the DLQ's limit is refused,
+ * and stays in the source queue until an operator raises the DLQ's MaximumMessageSize (the start-up
+ * check `dlq_size` says so) or the source queue's redrive policy moves it.
  */
-export const TRIM_ORDER = ['trace_context', 'detail', 'overflow_attributes', 'attributes'] as const;
+export const TRIM_ORDER = ['trace_context', 'detail', 'overflow_attributes', 'attributes', 'origin', 'reason'] as const;
 export type Trim = (typeof TRIM_ORDER)[number];
 
 /** The W3C attributes the relay writes (its DLQ send span); the producer's values are kept in the JSON. */
@@ -108,8 +114,8 @@ export interface DeadLetterBuild {
   entry: SendMessageBatchRequestEntry;
   trimmed: Trim[];
   /**
-   * False when even the body and the reason alone exceed `maxBytes`: the bare entry is sent
-   * anyway, and SQS decides (its limit may have been raised since it was read).
+   * False when even the body alone exceeds `maxBytes`: the bare body is sent anyway, and SQS
+   * decides (its limit may have been raised since it was read).
    */
   fits: boolean;
 }
@@ -127,6 +133,11 @@ function build(
   const { kept, overflow } = splitAttributes(original, new Set(Object.keys(trace)));
   const full: DeadLetterInfo = { ...info };
   if (cut.has('detail') && full.detail.length > SHORT_DETAIL) full.detail = `${full.detail.slice(0, SHORT_DETAIL)}…`;
+  if (cut.has('origin')) {
+    full.detail = '';
+    delete full.origin;
+    delete full.sender;
+  }
   if (overflow !== undefined && !cut.has('overflow_attributes')) full.overflowAttributes = overflow;
   const dropped = [
     ...(cut.has('overflow_attributes') ? Object.keys(overflow ?? {}) : []),
@@ -135,14 +146,13 @@ function build(
   if (dropped.length > 0) full.droppedAttributes = dropped;
   if (trimmed.length > 0) full.trimmed = [...trimmed];
   if (Object.keys(trace).length > 0) full.relayAttributes = Object.keys(trace);
+  const attributes: Record<string, MessageAttributeValue> = { ...kept, ...trace };
+  // Producer-chosen strings are in the JSON: escaped into SQS's character set (see sqsText.ts).
+  if (!cut.has('reason')) attributes[DEAD_LETTER_ATTRIBUTE] = { DataType: 'String', StringValue: sqsSafeJson(full) };
   return {
     Id: id,
     MessageBody: message.Body ?? '',
-    MessageAttributes: {
-      ...kept,
-      ...trace,
-      [DEAD_LETTER_ATTRIBUTE]: { DataType: 'String', StringValue: JSON.stringify(full) },
-    },
+    ...(Object.keys(attributes).length === 0 ? {} : { MessageAttributes: attributes }),
   };
 }
 

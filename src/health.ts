@@ -77,6 +77,7 @@ export function healthChecks(config: Config, p: HealthParts): { live: () => Chec
           in_flight: p.relay.inFlight,
           ...(p.admission === undefined ? {} : { admission: p.admission.health }),
           dlq_refused: dlq.refused,
+          dlq_reason_dropped: dlq.reasonDropped,
           ...(dlq.lastRefusal === undefined ? {} : { dlq_last_refusal: dlq.lastRefusal }),
           checks,
         },

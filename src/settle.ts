@@ -15,7 +15,14 @@ import {
 } from '@aws-sdk/client-sqs';
 import { type Context, context, type Span, SpanKind, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import { chunkEntries, type DeadLetterInfo, deadLetterEntry, dlqRouting, SQS_MAX_MESSAGE_BYTES } from './deadLetter.js';
+import {
+  chunkEntries,
+  type DeadLetterInfo,
+  deadLetterEntry,
+  dlqRouting,
+  SQS_MAX_MESSAGE_BYTES,
+  type Trim,
+} from './deadLetter.js';
 import { summarizeOrigin } from './envelope/origin.js';
 import type { Origin } from './envelope/unwrap.js';
 import { errorNameOf } from './errors.js';
@@ -62,6 +69,8 @@ export interface DlqHealth {
   /** DLQ sends refused since start. */
   refused: number;
   lastRefusal: { code: string; at: string } | undefined;
+  /** Messages dead-lettered as the body alone (the reason attribute did not fit the DLQ's size). */
+  reasonDropped: number;
 }
 
 const METRIC_OUTCOME: Record<Outcome['kind'], string> = {
@@ -100,7 +109,7 @@ export class Settler {
   readonly #s: SettleSettings;
   readonly #d: SettleDeps;
   readonly #dlqName: string;
-  readonly #health: DlqHealth = { refused: 0, lastRefusal: undefined };
+  readonly #health: DlqHealth = { refused: 0, lastRefusal: undefined, reasonDropped: 0 };
 
   constructor(settings: SettleSettings, deps: SettleDeps) {
     this.#s = settings;
@@ -155,13 +164,14 @@ export class Settler {
     );
     const entries = items.map((f, i) => {
       const span = spans[i];
-      const { entry } = deadLetterEntry(
+      const { entry, trimmed } = deadLetterEntry(
         String(i),
         f.message,
         this.#info(f, now),
         span === undefined ? {} : traceContextAttributes(trace.setSpan(f.ctx, span)),
         this.#s.dlqMaxMessageBytes ?? SQS_MAX_MESSAGE_BYTES,
       );
+      this.#trimmed(f, trimmed);
       return { ...entry, ...dlqRouting(f.message, this.#s.dlqFifo ?? isFifoQueueUrl(this.#s.dlqUrl)) };
     });
     const refusals = await this.#sendToDlq(entries);
@@ -178,6 +188,20 @@ export class Settler {
       this.#health.lastRefusal = { code: codeLabel(refusal.code), at: new Date(now).toISOString() };
       f.outcome = f.fate({ stage: 'deadLetterSend', code: refusal.code, message: refusal.message });
     });
+  }
+
+  /** What was given up to fit the DLQ's size: a metric, and when the reason itself went, a log line and /readyz. */
+  #trimmed(f: Finished, trimmed: readonly Trim[]): void {
+    const last = trimmed.at(-1);
+    if (last === undefined) return;
+    this.#d.metrics.dlqTrimmed.inc({ trim: last });
+    if (last !== 'reason') return;
+    this.#health.reasonDropped += 1;
+    const o = f.outcome as Extract<Outcome, { kind: 'deadLetter' }>;
+    this.#d.logger.warn(
+      { message_id: f.message.MessageId, reason: o.reason, detail: o.detail },
+      'body too close to the DLQ size limit: dead-lettered without its reason attribute',
+    );
   }
 
   #info(f: Finished, now: number): Omit<DeadLetterInfo, 'overflowAttributes'> {
