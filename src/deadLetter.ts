@@ -63,6 +63,14 @@ const SHORT_DETAIL = 120;
 
 type Overflow = NonNullable<DeadLetterInfo['overflowAttributes']>;
 
+/**
+ * Sets an own property named by an outside string (an attribute name the producer chose): an
+ * assignment would set the object's prototype for `__proto__` and lose the attribute.
+ */
+function setOwn<T>(o: Record<string, T>, name: string, value: T): void {
+  Object.defineProperty(o, name, { value, enumerable: true, writable: true, configurable: true });
+}
+
 function toOverflow(v: MessageAttributeValue): Overflow[string] {
   return {
     DataType: v.DataType ?? 'String',
@@ -92,8 +100,8 @@ export function splitAttributes(
   for (const name of names) {
     const v = original?.[name];
     if (v === undefined) continue;
-    if (!reserved.has(name) && Object.keys(kept).length < room) kept[name] = v;
-    else overflow[name] = toOverflow(v);
+    if (!reserved.has(name) && Object.keys(kept).length < room) setOwn(kept, name, v);
+    else setOwn(overflow, name, toOverflow(v));
   }
   return { kept, overflow: Object.keys(overflow).length > 0 ? overflow : undefined };
 }
@@ -223,14 +231,14 @@ export function originalAttributes(message: Message): Record<string, MessageAttr
   const relay = new Set([DEAD_LETTER_ATTRIBUTE, ...(info?.relayAttributes ?? [])]);
   const out: Record<string, MessageAttributeValue> = {};
   for (const [name, v] of Object.entries(message.MessageAttributes ?? {})) {
-    if (!relay.has(name)) out[name] = v;
+    if (!relay.has(name)) setOwn(out, name, v);
   }
   for (const [name, v] of Object.entries(info?.overflowAttributes ?? {})) {
-    out[name] = {
+    setOwn(out, name, {
       DataType: v.DataType,
       ...(v.StringValue === undefined ? {} : { StringValue: v.StringValue }),
       ...(v.BinaryValue === undefined ? {} : { BinaryValue: Buffer.from(v.BinaryValue, 'base64') }),
-    };
+    });
   }
   return out;
 }

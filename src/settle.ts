@@ -13,7 +13,7 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { type Context, context, type Span, SpanKind, trace } from '@opentelemetry/api';
+import { type Context, type Span, SpanKind, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import {
   chunkEntries,
@@ -26,6 +26,7 @@ import {
 import { summarizeOrigin } from './envelope/origin.js';
 import type { Origin } from './envelope/unwrap.js';
 import { errorNameOf } from './errors.js';
+import { codeLabel, numberAttribute, recordFinished } from './finishRecord.js';
 import type { Metrics } from './metrics.js';
 import type { Evidence, Outcome } from './outcome.js';
 import { isFifoQueueUrl } from './queueUrl.js';
@@ -73,33 +74,6 @@ export interface DlqHealth {
   reasonDropped: number;
 }
 
-const METRIC_OUTCOME: Record<Outcome['kind'], string> = {
-  failed: 'failed',
-  alreadyClosed: 'already_closed',
-  duplicate: 'duplicate',
-  deadLetter: 'dead_lettered',
-  retryLater: 'retry_later',
-  dlqSendFailed: 'dlq_send_failed',
-};
-
-/** AWS error codes as label values: a bounded, well-formed set; anything else is `other`. */
-function codeLabel(code: string): string {
-  return /^[A-Za-z][A-Za-z0-9._]{0,63}$/.test(code) ? code : 'other';
-}
-
-function reasonOf(o: Outcome): string {
-  if (o.kind === 'deadLetter') return o.reason;
-  if (o.kind === 'retryLater') return o.cause;
-  if (o.kind === 'dlqSendFailed') return codeLabel(o.code);
-  return '';
-}
-
-function numberAttribute(m: Message, name: string): number | undefined {
-  const raw = m.Attributes?.[name as keyof NonNullable<Message['Attributes']>];
-  const n = raw === undefined ? Number.NaN : Number(raw);
-  return Number.isFinite(n) ? n : undefined;
-}
-
 interface Refusal {
   code: string;
   message: string;
@@ -136,7 +110,7 @@ export class Settler {
       ),
     );
     const now = this.#d.now();
-    for (const f of finished) this.#record(f, now, deleted.has(f.message));
+    for (const f of finished) recordFinished(this.#d, f, now, deleted.has(f.message));
   }
 
   /**
@@ -289,52 +263,5 @@ export class Settler {
         this.#d.logger.warn({ err: { name: errorNameOf(err) } }, 'handing messages back failed');
       }
     }
-  }
-
-  /** The message's metric, log line and span. */
-  #record(f: Finished, now: number, deleted: boolean): void {
-    const outcome = METRIC_OUTCOME[f.outcome.kind];
-    const reason = reasonOf(f.outcome);
-    this.#d.metrics.finished.inc({ outcome, reason });
-    const sent = numberAttribute(f.message, 'SentTimestamp');
-    if (sent !== undefined) this.#d.metrics.lag.observe({ outcome }, Math.max(0, now - sent) / 1000);
-    context.with(f.ctx, () => this.#log(f, outcome, reason, deleted));
-    f.span.setAttribute('sfn_relay.outcome', outcome);
-    if (reason === '') f.span.end();
-    else {
-      f.span.setAttribute('sfn_relay.reason', reason);
-      endWithError(f.span, reason);
-    }
-  }
-
-  #log(f: Finished, outcome: string, reason: string, deleted: boolean): void {
-    const fields: Record<string, unknown> = {
-      message_id: f.message.MessageId,
-      outcome,
-      receive_count: f.receiveCount,
-    };
-    if (reason !== '') fields.reason = reason;
-    if (f.hash !== undefined) fields.token_hash = shortHash(f.hash);
-    if (f.origin !== undefined) fields.envelope = f.origin.envelope;
-    const o = f.outcome;
-    if (o.kind === 'retryLater') {
-      fields.delay_seconds = o.delaySeconds;
-      if (o.errorName !== undefined) fields.error_name = o.errorName;
-    }
-    if (o.kind === 'deadLetter') {
-      fields.detail = o.detail;
-      if (f.origin !== undefined) fields.origin = summarizeOrigin(f.origin);
-      if (f.message.Attributes?.SenderId !== undefined) fields.sender = f.message.Attributes.SenderId;
-    }
-    if (o.kind === 'dlqSendFailed') {
-      fields.delay_seconds = o.delaySeconds;
-      fields.error_name = o.code;
-      fields.error_message = o.detail;
-      // One line per refusal, at error level: the DLQ is misconfigured or unavailable.
-      this.#d.logger.error(fields, 'message finished');
-      return;
-    }
-    if (o.kind !== 'retryLater') fields.deleted = deleted;
-    this.#d.logger.info(fields, 'message finished');
   }
 }

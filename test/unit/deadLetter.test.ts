@@ -120,6 +120,24 @@ describe('deadLetterEntry', () => {
     expect(readDeadLetterInfo({ MessageAttributes: roomier.entry.MessageAttributes })?.reason).toBe('token_empty');
   });
 
+  it('keeps a producer attribute named __proto__ (or constructor) like any other, through the JSON and back', () => {
+    const original = JSON.parse(
+      `{"__proto__":{"DataType":"String","StringValue":"p"},"constructor":{"DataType":"String","StringValue":"c"}}`,
+    ) as Record<string, MessageAttributeValue>;
+    const few = entryOf('0', { MessageId: 'm-1', Body: '{}', MessageAttributes: original }, info);
+    expect(Object.keys(few.entry.MessageAttributes ?? {}).sort()).toEqual([
+      '__proto__',
+      'constructor',
+      DEAD_LETTER_ATTRIBUTE,
+    ]);
+    // Eleven: some go into the JSON, and come back on redrive.
+    const many = { ...attrs(9), ...original };
+    const { entry } = entryOf('0', { MessageId: 'm-1', Body: '{}', MessageAttributes: many }, info);
+    const restored = originalAttributes({ MessageAttributes: entry.MessageAttributes });
+    expect(Object.keys(restored).sort()).toEqual(Object.keys(many).sort());
+    expect(Object.hasOwn(restored, '__proto__')).toBe(true);
+  });
+
   it('keeps its attribute inside SQS’s character set whatever the producer chose (U+FFFE/U+FFFF, lone surrogates, controls)', () => {
     const nasty = 'a\uFFFEb\uFFFFc\uD800d\uDC00e\u0001f\u007F\u0085';
     const withOrigin = {

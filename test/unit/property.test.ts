@@ -5,8 +5,9 @@
  * replays a failure (the seed is printed with it).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { SendBreaker } from '../../src/breaker.js';
 import { readDeadLetterInfo } from '../../src/deadLetter.js';
 import { MemoryDedupStore } from '../../src/dedup/memory.js';
@@ -17,6 +18,7 @@ import { createLimiter } from '../../src/rateLimit.js';
 import { Relay } from '../../src/relay.js';
 import { type SendResult, toSendResult } from '../../src/stepFunctions.js';
 import { build, type MessageSpec, messageSpec, type Plan, plan } from '../support/propertyGen.js';
+import { captureSpans } from '../support/spans.js';
 import { SqsModel } from '../support/sqsModel.js';
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 200);
@@ -29,6 +31,20 @@ const VISIBILITY = 30;
 /** Receive rounds after which a message still in the queue counts as looping. */
 const MAX_ROUNDS = 250;
 const OWN = new Set(['throttled', 'unavailable', 'unexpected']);
+
+/** Every span the relay records (recording spans also put trace context into DLQ entries). */
+let spans: InMemorySpanExporter;
+beforeAll(async () => {
+  spans = await captureSpans();
+});
+
+function spanText(): string {
+  return JSON.stringify(
+    spans
+      .getFinishedSpans()
+      .map((s) => ({ name: s.name, attributes: s.attributes, events: s.events, status: s.status })),
+  );
+}
 
 interface Scenario {
   fifo: boolean;
@@ -86,6 +102,7 @@ interface Finished {
 }
 
 async function runScenario(s: Scenario, run: number) {
+  spans.reset();
   const model = new SqsModel();
   model.createQueue(SOURCE, { fifo: s.fifo, maxMessageBytes: MAX_BYTES });
   model.createQueue(DLQ, { fifo: s.fifo, maxMessageBytes: MAX_BYTES });
@@ -162,7 +179,8 @@ async function runScenario(s: Scenario, run: number) {
   const finished = lines
     .map((l) => JSON.parse(l) as Finished & { msg: string })
     .filter((l) => l.msg === 'message finished');
-  return { model, sfn, lines, metricsText: await metrics.registry.metrics(), finished, rounds, tokens, bodies };
+  const metricsText = await metrics.registry.metrics();
+  return { model, sfn, lines, metricsText, spans: spanText(), finished, rounds, tokens, bodies };
 }
 
 function check(s: Scenario, r: Awaited<ReturnType<typeof runScenario>>): void {
@@ -177,7 +195,8 @@ function check(s: Scenario, r: Awaited<ReturnType<typeof runScenario>>): void {
   expect(r.model.violations).toEqual([]);
   // (c) At most one successful SendTaskFailure per token.
   for (const [token, n] of r.sfn.successes) expect(n, `successes for ${token.slice(0, 12)}`).toBeLessThanOrEqual(1);
-  // (d) No task token in a log line, a metric or a DLQ attribute.
+  // (d) No task token in a log line, a metric, a span or a DLQ attribute.
+  expect(r.spans).toContain('process source');
   const attributes = JSON.stringify((dlq?.messages ?? []).map((m) => m.attributes ?? {}));
   for (const token of r.tokens) {
     for (const [where, text] of [
