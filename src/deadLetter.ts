@@ -49,9 +49,10 @@ export interface DeadLetterInfo {
  * JSON's producer-chosen fields (`origin`, `sender`, the rest of `detail`), and last the reason
  * attribute itself: a body within a few hundred bytes of the limit is dead-lettered alone, its
  * reason in the log line, the `sfn_relay_dlq_trimmed_total{trim="reason"}` metric and `/readyz`
- * (`dlq_reason_dropped`). The body is never given up: one larger than the DLQ's limit is refused,
- * and stays in the source queue until an operator raises the DLQ's MaximumMessageSize (the start-up
- * check `dlq_size` says so) or the source queue's redrive policy moves it.
+ * (`dlq_reason_dropped`). The reason is given up only when that makes the entry fit. The body is
+ * never given up: one larger than the DLQ's limit goes with its minimal reason and SQS decides; if
+ * refused, it stays in the source queue until an operator raises the DLQ's MaximumMessageSize (the
+ * start-up check `dlq_size` says so; the next send takes it) or the source's redrive policy moves it.
  */
 export const TRIM_ORDER = ['trace_context', 'detail', 'overflow_attributes', 'attributes', 'origin', 'reason'] as const;
 export type Trim = (typeof TRIM_ORDER)[number];
@@ -122,8 +123,8 @@ export interface DeadLetterBuild {
   entry: SendMessageBatchRequestEntry;
   trimmed: Trim[];
   /**
-   * False when even the body alone exceeds `maxBytes`: the bare body is sent anyway, and SQS
-   * decides (its limit may have been raised since it was read).
+   * False when even the body alone exceeds `maxBytes`: the body goes with the minimal reason
+   * anyway, and SQS decides (its limit may have been raised since it was read).
    */
   fits: boolean;
 }
@@ -178,12 +179,15 @@ export function deadLetterEntry(
   traceAttributes: Record<string, MessageAttributeValue> = {},
   maxBytes = SQS_MAX_MESSAGE_BYTES,
 ): DeadLetterBuild {
-  for (let level = 0; ; level += 1) {
+  for (let level = 0; level <= TRIM_ORDER.length; level += 1) {
     const trimmed = TRIM_ORDER.slice(0, level);
     const entry = build(id, message, info, traceAttributes, trimmed);
-    const size = entrySize(entry);
-    if (size <= maxBytes || level === TRIM_ORDER.length) return { entry, trimmed, fits: size <= maxBytes };
+    if (entrySize(entry) <= maxBytes) return { entry, trimmed, fits: true };
   }
+  // Not even the body alone fits: the limit read at start-up may be stale (an operator raised it),
+  // so the entry goes with its minimal reason, and SQS decides.
+  const minimal = TRIM_ORDER.filter((t) => t !== 'reason');
+  return { entry: build(id, message, info, traceAttributes, minimal), trimmed: minimal, fits: false };
 }
 
 /** The group a DLQ entry goes to on a FIFO DLQ when its source message had none (a standard source). */
