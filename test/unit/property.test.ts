@@ -207,6 +207,17 @@ function check(s: Scenario, r: Awaited<ReturnType<typeof runScenario>>): void {
       expect(text?.includes(token), `token in ${where}`).toBe(false);
     }
   }
+  // (a) … within the bound the README states: each receive that is not time-bounded (breaker open, a
+  // busy claim, an interruption) is one of its token's generated outage answers, one of its own
+  // failures (MAX_RECEIVES at most), an injected DLQ refusal or failed delete, or the last one.
+  const injected = s.dlqRefusals.filter(Boolean).length + s.deleteFailures.filter(Boolean).length;
+  s.messages.forEach((spec, i) => {
+    const receives = r.finished.filter(
+      (f) => f.message_id === `m-${i + 1}` && !['breaker_open', 'busy', 'interrupted'].includes(f.reason ?? ''),
+    ).length;
+    const bound = (s.plans[spec.token]?.prefix.length ?? 0) + MAX_RECEIVES + injected + 1;
+    expect(receives, `receives of m-${i + 1} (${spec.kind})`).toBeLessThanOrEqual(bound);
+  });
   // (e) Each cause ends under its bound: a token's own failures hand it back at most MAX_RECEIVES − 1
   // times; blameless answers and injected refusals only as often as they were generated.
   const own = r.finished.filter((f) => f.outcome === 'retry_later' && OWN.has(f.reason ?? ''));
