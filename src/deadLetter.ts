@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Message, MessageAttributeValue, SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import type { OriginSummary } from './envelope/origin.js';
 import type { DeadLetterReason } from './outcome.js';
+import { sqsSafeJson } from './sqsText.js';
 
 /** The one message attribute the relay adds to a DLQ message. Its value is JSON: DeadLetterInfo. */
 export const DEAD_LETTER_ATTRIBUTE = 'sfn_relay.dead_letter';
@@ -44,10 +45,16 @@ export interface DeadLetterInfo {
 /**
  * The relay's own additions, in the order they are given up when the entry does not fit the DLQ's
  * MaximumMessageSize: its trace context (the producer's, if replaced, goes back in), the `detail`
- * text, the original attributes kept inside the JSON, and last the original attributes themselves.
- * The body and the reason are never given up.
+ * text, the original attributes kept inside the JSON, the original attributes themselves, then the
+ * JSON's producer-chosen fields (`origin`, `sender`, the rest of `detail`), and last the reason
+ * attribute itself: a body within a few hundred bytes of the limit is dead-lettered alone, its
+ * reason in the log line, the `sfn_relay_dlq_trimmed_total{trim="reason"}` metric and `/readyz`
+ * (`dlq_reason_dropped`). The reason is given up only when that makes the entry fit. The body is
+ * never given up: one larger than the DLQ's limit goes with its minimal reason and SQS decides; if
+ * refused, it stays in the source queue until an operator raises the DLQ's MaximumMessageSize (the
+ * start-up check `dlq_size` says so; the next send takes it) or the source's redrive policy moves it.
  */
-export const TRIM_ORDER = ['trace_context', 'detail', 'overflow_attributes', 'attributes'] as const;
+export const TRIM_ORDER = ['trace_context', 'detail', 'overflow_attributes', 'attributes', 'origin', 'reason'] as const;
 export type Trim = (typeof TRIM_ORDER)[number];
 
 /** The W3C attributes the relay writes (its DLQ send span); the producer's values are kept in the JSON. */
@@ -56,6 +63,14 @@ const TRACE_ATTRIBUTES = ['traceparent', 'tracestate'];
 const SHORT_DETAIL = 120;
 
 type Overflow = NonNullable<DeadLetterInfo['overflowAttributes']>;
+
+/**
+ * Sets an own property named by an outside string (an attribute name the producer chose): an
+ * assignment would set the object's prototype for `__proto__` and lose the attribute.
+ */
+function setOwn<T>(o: Record<string, T>, name: string, value: T): void {
+  Object.defineProperty(o, name, { value, enumerable: true, writable: true, configurable: true });
+}
 
 function toOverflow(v: MessageAttributeValue): Overflow[string] {
   return {
@@ -86,8 +101,8 @@ export function splitAttributes(
   for (const name of names) {
     const v = original?.[name];
     if (v === undefined) continue;
-    if (!reserved.has(name) && Object.keys(kept).length < room) kept[name] = v;
-    else overflow[name] = toOverflow(v);
+    if (!reserved.has(name) && Object.keys(kept).length < room) setOwn(kept, name, v);
+    else setOwn(overflow, name, toOverflow(v));
   }
   return { kept, overflow: Object.keys(overflow).length > 0 ? overflow : undefined };
 }
@@ -108,7 +123,7 @@ export interface DeadLetterBuild {
   entry: SendMessageBatchRequestEntry;
   trimmed: Trim[];
   /**
-   * False when even the body and the reason alone exceed `maxBytes`: the bare entry is sent
+   * False when even the body alone exceeds `maxBytes`: the body goes with the minimal reason
    * anyway, and SQS decides (its limit may have been raised since it was read).
    */
   fits: boolean;
@@ -127,6 +142,11 @@ function build(
   const { kept, overflow } = splitAttributes(original, new Set(Object.keys(trace)));
   const full: DeadLetterInfo = { ...info };
   if (cut.has('detail') && full.detail.length > SHORT_DETAIL) full.detail = `${full.detail.slice(0, SHORT_DETAIL)}…`;
+  if (cut.has('origin')) {
+    full.detail = '';
+    delete full.origin;
+    delete full.sender;
+  }
   if (overflow !== undefined && !cut.has('overflow_attributes')) full.overflowAttributes = overflow;
   const dropped = [
     ...(cut.has('overflow_attributes') ? Object.keys(overflow ?? {}) : []),
@@ -135,14 +155,13 @@ function build(
   if (dropped.length > 0) full.droppedAttributes = dropped;
   if (trimmed.length > 0) full.trimmed = [...trimmed];
   if (Object.keys(trace).length > 0) full.relayAttributes = Object.keys(trace);
+  const attributes: Record<string, MessageAttributeValue> = { ...kept, ...trace };
+  // Producer-chosen strings are in the JSON: escaped into SQS's character set (see sqsText.ts).
+  if (!cut.has('reason')) attributes[DEAD_LETTER_ATTRIBUTE] = { DataType: 'String', StringValue: sqsSafeJson(full) };
   return {
     Id: id,
     MessageBody: message.Body ?? '',
-    MessageAttributes: {
-      ...kept,
-      ...trace,
-      [DEAD_LETTER_ATTRIBUTE]: { DataType: 'String', StringValue: JSON.stringify(full) },
-    },
+    ...(Object.keys(attributes).length === 0 ? {} : { MessageAttributes: attributes }),
   };
 }
 
@@ -160,12 +179,15 @@ export function deadLetterEntry(
   traceAttributes: Record<string, MessageAttributeValue> = {},
   maxBytes = SQS_MAX_MESSAGE_BYTES,
 ): DeadLetterBuild {
-  for (let level = 0; ; level += 1) {
+  for (let level = 0; level <= TRIM_ORDER.length; level += 1) {
     const trimmed = TRIM_ORDER.slice(0, level);
     const entry = build(id, message, info, traceAttributes, trimmed);
-    const size = entrySize(entry);
-    if (size <= maxBytes || level === TRIM_ORDER.length) return { entry, trimmed, fits: size <= maxBytes };
+    if (entrySize(entry) <= maxBytes) return { entry, trimmed, fits: true };
   }
+  // Not even the body alone fits: the limit read at start-up may be stale (an operator raised it),
+  // so the entry goes with its minimal reason, and SQS decides.
+  const minimal = TRIM_ORDER.filter((t) => t !== 'reason');
+  return { entry: build(id, message, info, traceAttributes, minimal), trimmed: minimal, fits: false };
 }
 
 /** The group a DLQ entry goes to on a FIFO DLQ when its source message had none (a standard source). */
@@ -213,14 +235,14 @@ export function originalAttributes(message: Message): Record<string, MessageAttr
   const relay = new Set([DEAD_LETTER_ATTRIBUTE, ...(info?.relayAttributes ?? [])]);
   const out: Record<string, MessageAttributeValue> = {};
   for (const [name, v] of Object.entries(message.MessageAttributes ?? {})) {
-    if (!relay.has(name)) out[name] = v;
+    if (!relay.has(name)) setOwn(out, name, v);
   }
   for (const [name, v] of Object.entries(info?.overflowAttributes ?? {})) {
-    out[name] = {
+    setOwn(out, name, {
       DataType: v.DataType,
       ...(v.StringValue === undefined ? {} : { StringValue: v.StringValue }),
       ...(v.BinaryValue === undefined ? {} : { BinaryValue: Buffer.from(v.BinaryValue, 'base64') }),
-    };
+    });
   }
   return out;
 }

@@ -78,6 +78,7 @@ export function healthChecks(config: Config, p: HealthParts): { live: () => Chec
           ...(p.admission === undefined ? {} : { admission: p.admission.health }),
           ...(p.preflight.security === undefined ? {} : { queue_security: p.preflight.security }),
           dlq_refused: dlq.refused,
+          dlq_reason_dropped: dlq.reasonDropped,
           ...(dlq.lastRefusal === undefined ? {} : { dlq_last_refusal: dlq.lastRefusal }),
           checks,
         },

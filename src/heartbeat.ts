@@ -5,8 +5,10 @@
  * are renewed. Past MAX_VISIBILITY_EXTENSION_SECONDS it aborts the batch instead, so a stuck call
  * cannot hold a message forever.
  *
- * Races it closes: `stop()` waits for a tick already on the wire, so an extension can never land
- * after the settle step's hand-back (which would cancel the hand-back); and a claim is only
+ * Races it closes: at most one extension is on the wire for a batch (a tick that comes while one is
+ * still out is skipped: SQS's retries can hold a call longer than the interval), and `stop()` waits
+ * for it and starts no other, so an extension can never land after the settle step's hand-back
+ * (which would cancel the hand-back); and a claim is only
  * renewed while its owner still holds it (`DedupStore.renew`), so a renewal that lands after a
  * release cannot recreate an orphan lease.
  */
@@ -41,7 +43,9 @@ export class Heartbeat {
   readonly #claims = new Map<Message, Claim>();
   readonly #started: number;
   #timer: NodeJS.Timeout | undefined;
-  #tick: Promise<void> = Promise.resolve();
+  /** The beat on the wire, if any: never more than one. */
+  #tick: Promise<void> | undefined;
+  #stopped = false;
 
   /** Starts beating at once; `abort` is aborted when the extension cap is reached. */
   constructor(messages: Message[], abort: AbortController, settings: HeartbeatSettings, deps: HeartbeatDeps) {
@@ -51,7 +55,11 @@ export class Heartbeat {
     this.#abort = abort;
     this.#started = deps.now();
     this.#timer = setInterval(() => {
-      this.#tick = this.#beat();
+      if (this.#tick !== undefined || this.#stopped) return;
+      const tick = this.#beat().finally(() => {
+        if (this.#tick === tick) this.#tick = undefined;
+      });
+      this.#tick = tick;
     }, settings.heartbeatIntervalSeconds * 1000);
   }
 
@@ -65,11 +73,12 @@ export class Heartbeat {
     this.#claims.delete(message);
   }
 
-  /** Stops beating and waits for a beat already on the wire; never throws. */
+  /** Stops beating and waits for the beat on the wire, if any; never throws. */
   async stop(): Promise<void> {
+    this.#stopped = true;
     clearInterval(this.#timer);
     this.#timer = undefined;
-    await this.#tick;
+    while (this.#tick !== undefined) await this.#tick;
   }
 
   async #beat(): Promise<void> {

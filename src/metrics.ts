@@ -22,6 +22,8 @@ export interface Metrics {
   rateLimitWaitSeconds: Counter<never>;
   dedupStore: Gauge<'store'>;
   sqsErrors: Counter<'operation'>;
+  /** DLQ entries that gave up some of the relay's additions to fit the DLQ's size, by the last one given up. */
+  dlqTrimmed: Counter<'trim'>;
   redisCommandErrors: Counter<'code' | 'where'>;
   telemetryExportFailures: Counter<never>;
   /** Unix time of the last receive that answered (with or without messages). */
@@ -136,6 +138,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: 'sfn_relay_sqs_errors_total',
       help: 'Failed SQS calls, by operation',
       labelNames: ['operation'] as const,
+      registers,
+    }),
+    dlqTrimmed: new Counter({
+      name: 'sfn_relay_dlq_trimmed_total',
+      help: "DLQ entries fitted to the DLQ's maximum size, by the last addition given up (reason: the body went alone)",
+      labelNames: ['trim'] as const,
       registers,
     }),
     redisCommandErrors: new Counter({

@@ -69,16 +69,29 @@ export function redriveHopeless(reason: string): string | undefined {
   return undefined;
 }
 
-/** Why a message goes back to the queue. */
+/**
+ * Why a message goes back to the queue, each with what ends its hand-backs (the README's "ends by"
+ * column). "Last resort" is the source queue's redrive policy: the start-up check `redrive_policy`
+ * warns when there is none.
+ */
 export const RETRY_CAUSES = [
+  /** Ends by: MAX_RECEIVES failures of its own (counted per token), then `retries_exhausted`. */
   'throttled',
+  /** Ends by: MAX_RECEIVES failures of its own, as `throttled`. */
   'unavailable',
+  /** Ends by: MAX_RECEIVES failures of its own, as `throttled`; any error name (BY_NAME is a Map). */
   'unexpected',
+  /** Ends by: an operator (role, key policy, credentials); last resort. */
   'unauthorized',
+  /** Ends by: time: the holder settles (done → duplicate) or its lease ends; a holder is capped by MAX_VISIBILITY_EXTENSION_SECONDS. */
   'busy',
+  /** Ends by: time (the fallback switches to memory after its grace) or, for a command error, an operator; last resort. */
   'store_unavailable',
+  /** Ends by: time: the Step Functions outage ends (the breaker's probes find out); last resort. */
   'breaker_open',
+  /** Ends by: the next receive (visibility 0): one per shutdown or visibility-extension cap. */
   'interrupted',
+  /** Ends by: time (the certificate host answers) or an operator (pin the certificate); last resort. */
   'sns_cert_unavailable',
 ] as const;
 export type RetryCause = (typeof RETRY_CAUSES)[number];
@@ -97,7 +110,8 @@ export type Outcome =
   /**
    * Was to be dead-lettered, but the DLQ refused the send: the message stays in the source queue,
    * handed back with a growing delay, and is never counted as dead-lettered. `code` is the AWS
-   * error code (the metric's reason), `detail` the error message (logged).
+   * error code (the metric's reason), `detail` the error message (logged). Ends by: an operator
+   * fixing the DLQ (the relay's own entries always fit its size and character set); last resort.
    */
   | { kind: 'dlqSendFailed'; code: string; detail: string; delaySeconds: number };
 
@@ -125,30 +139,36 @@ type ErrorClass =
   | { kind: 'dead'; reason: DeadLetterReason }
   | { kind: 'retry'; cause: 'throttled' | 'unavailable' | 'unexpected' | 'unauthorized' | 'interrupted' };
 
-const BY_NAME: Record<string, ErrorClass> = {
-  TaskTimedOut: { kind: 'closed' },
-  InvalidToken: { kind: 'dead', reason: 'sfn_invalid_token' },
-  TaskDoesNotExist: { kind: 'dead', reason: 'sfn_task_does_not_exist' },
-  ValidationException: { kind: 'dead', reason: 'sfn_invalid_request' },
-  InvalidParameterValue: { kind: 'dead', reason: 'sfn_invalid_request' },
-  SerializationException: { kind: 'dead', reason: 'sfn_invalid_request' },
-  ThrottlingException: { kind: 'retry', cause: 'throttled' },
-  KmsThrottlingException: { kind: 'retry', cause: 'throttled' },
-  TooManyRequestsException: { kind: 'retry', cause: 'throttled' },
-  AccessDeniedException: { kind: 'retry', cause: 'unauthorized' },
-  UnrecognizedClientException: { kind: 'retry', cause: 'unauthorized' },
-  InvalidSignatureException: { kind: 'retry', cause: 'unauthorized' },
-  SignatureDoesNotMatch: { kind: 'retry', cause: 'unauthorized' },
-  IncompleteSignature: { kind: 'retry', cause: 'unauthorized' },
-  MissingAuthenticationToken: { kind: 'retry', cause: 'unauthorized' },
-  InvalidClientTokenId: { kind: 'retry', cause: 'unauthorized' },
-  ExpiredTokenException: { kind: 'retry', cause: 'unauthorized' },
-  ExpiredToken: { kind: 'retry', cause: 'unauthorized' },
-  CredentialsProviderError: { kind: 'retry', cause: 'unauthorized' },
-  KmsAccessDeniedException: { kind: 'retry', cause: 'unauthorized' },
-  KmsInvalidStateException: { kind: 'retry', cause: 'unauthorized' },
-  AbortError: { kind: 'retry', cause: 'interrupted' },
-};
+/**
+ * Error names answered by Step Functions (or a proxy): outside strings. A Map, so that a name such as
+ * `constructor`, `toString` or `__proto__` finds nothing instead of an Object.prototype member.
+ */
+const BY_NAME: ReadonlyMap<string, ErrorClass> = new Map(
+  Object.entries({
+    TaskTimedOut: { kind: 'closed' },
+    InvalidToken: { kind: 'dead', reason: 'sfn_invalid_token' },
+    TaskDoesNotExist: { kind: 'dead', reason: 'sfn_task_does_not_exist' },
+    ValidationException: { kind: 'dead', reason: 'sfn_invalid_request' },
+    InvalidParameterValue: { kind: 'dead', reason: 'sfn_invalid_request' },
+    SerializationException: { kind: 'dead', reason: 'sfn_invalid_request' },
+    ThrottlingException: { kind: 'retry', cause: 'throttled' },
+    KmsThrottlingException: { kind: 'retry', cause: 'throttled' },
+    TooManyRequestsException: { kind: 'retry', cause: 'throttled' },
+    AccessDeniedException: { kind: 'retry', cause: 'unauthorized' },
+    UnrecognizedClientException: { kind: 'retry', cause: 'unauthorized' },
+    InvalidSignatureException: { kind: 'retry', cause: 'unauthorized' },
+    SignatureDoesNotMatch: { kind: 'retry', cause: 'unauthorized' },
+    IncompleteSignature: { kind: 'retry', cause: 'unauthorized' },
+    MissingAuthenticationToken: { kind: 'retry', cause: 'unauthorized' },
+    InvalidClientTokenId: { kind: 'retry', cause: 'unauthorized' },
+    ExpiredTokenException: { kind: 'retry', cause: 'unauthorized' },
+    ExpiredToken: { kind: 'retry', cause: 'unauthorized' },
+    CredentialsProviderError: { kind: 'retry', cause: 'unauthorized' },
+    KmsAccessDeniedException: { kind: 'retry', cause: 'unauthorized' },
+    KmsInvalidStateException: { kind: 'retry', cause: 'unauthorized' },
+    AbortError: { kind: 'retry', cause: 'interrupted' },
+  } satisfies Record<string, ErrorClass>),
+);
 
 /** Node's codes for a connection that failed or was cut. */
 export const NODE_NETWORK_CODES: ReadonlySet<string> = new Set([
@@ -174,7 +194,7 @@ const NETWORK = new Set([
 
 /** Maps a Step Functions error to its class; unknown errors are retried, never dropped. */
 export function classifyError(errorName: string, httpStatus: number | undefined): ErrorClass {
-  const known = BY_NAME[errorName];
+  const known = BY_NAME.get(errorName);
   if (known !== undefined) return known;
   if (httpStatus === 429) return { kind: 'retry', cause: 'throttled' };
   if (NETWORK.has(errorName) || httpStatus === undefined || httpStatus >= 500) {

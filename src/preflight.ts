@@ -82,6 +82,9 @@ export async function readQueue(sqs: SQSClient, queueUrl: string): Promise<Queue
   };
 }
 
+/** Room the relay's smallest reason attribute needs beside a body (name, type and a minimal JSON). */
+const REASON_ROOM_BYTES = 512;
+
 const CREDENTIAL_ERRORS = new Set(['CredentialsProviderError', 'ExpiredTokenException', 'InvalidClientTokenId']);
 
 async function attempt(sqs: SQSClient, url: string): Promise<QueueFacts | { error: string; name: string }> {
@@ -91,6 +94,41 @@ async function attempt(sqs: SQSClient, url: string): Promise<QueueFacts | { erro
     const name = errorNameOf(err);
     return { name, error: `${name}: ${scrub(String((err as Error)?.message ?? ''), undefined)}` };
   }
+}
+
+/**
+ * The source queue's redrive policy: the last bound on a message handed back for causes that are not
+ * its own (outages, a refused DLQ: see the README's "ends by" column). None: one warning line.
+ */
+export function redriveCheck(r: QueueFacts['redrive'], s: Pick<PreflightSettings, 'maxReceives'>): Check {
+  const name = 'redrive_policy';
+  const room = 3 * s.maxReceives;
+  if (r === undefined) {
+    return {
+      name,
+      level: 'warn',
+      message: `the source queue has no redrive policy: a message handed back for a cause that is not its own (an outage, a refused DLQ) then has no bound left but time or an operator; set one with maxReceiveCount at least ${room}`,
+    };
+  }
+  if (r.maxReceiveCount <= s.maxReceives) {
+    return {
+      name,
+      level: 'warn',
+      message: `the source queue's redrive policy moves a message to its DLQ after ${r.maxReceiveCount} receives, at or below MAX_RECEIVES=${s.maxReceives}: SQS will move failing messages without the relay's reason; set maxReceiveCount to at least ${room}`,
+    };
+  }
+  if (r.maxReceiveCount < room) {
+    return {
+      name,
+      level: 'warn',
+      message: `the source queue's redrive policy (maxReceiveCount ${r.maxReceiveCount}) may pre-empt MAX_RECEIVES=${s.maxReceives}: receives that are not the message's fault (outages, busy claims) count for SQS but not for the relay; set maxReceiveCount to at least ${room}`,
+    };
+  }
+  return {
+    name,
+    level: 'ok',
+    message: `the source queue's redrive policy (maxReceiveCount ${r.maxReceiveCount}) leaves room for MAX_RECEIVES=${s.maxReceives}`,
+  };
 }
 
 /** The checks that compare the two queues and the relay's settings. */
@@ -121,7 +159,10 @@ export function compareQueues(source: QueueFacts, dlq: QueueFacts, s: PreflightS
       : {
           name: 'dlq_size',
           level: 'ok',
-          message: `DLQ takes ${dlq.maxMessageBytes} bytes, source ${source.maxMessageBytes}`,
+          message:
+            dlq.maxMessageBytes < source.maxMessageBytes + REASON_ROOM_BYTES
+              ? `DLQ takes ${dlq.maxMessageBytes} bytes, source ${source.maxMessageBytes}: a message within ~${REASON_ROOM_BYTES} bytes of the source's limit may leave no room for the reason attribute; it is then dead-lettered as the body alone, its reason in the log, sfn_relay_dlq_trimmed_total{trim="reason"} and /readyz dlq_reason_dropped`
+              : `DLQ takes ${dlq.maxMessageBytes} bytes, source ${source.maxMessageBytes}`,
         },
   );
   if (source.fifo) {
@@ -131,28 +172,7 @@ export function compareQueues(source: QueueFacts, dlq: QueueFacts, s: PreflightS
       message: `SOURCE_QUEUE_URL is FIFO: DLQ entries keep each message's group and carry a deduplication id; hand-back delays are capped at FIFO_MAX_HAND_BACK_SECONDS=${s.fifoMaxHandBackSeconds} s, because a message handed back holds its whole group${source.contentBasedDeduplication ? '' : '; the queue has no content-based deduplication, so producers must send a MessageDeduplicationId (sfn-relay send-task-failure and publishTaskFailure do)'}`,
     });
   }
-  const r = source.redrive;
-  if (r === undefined) {
-    checks.push({ name: 'redrive_policy', level: 'ok', message: 'the source queue has no redrive policy of its own' });
-  } else if (r.maxReceiveCount <= s.maxReceives) {
-    checks.push({
-      name: 'redrive_policy',
-      level: 'warn',
-      message: `the source queue's redrive policy moves a message to its DLQ after ${r.maxReceiveCount} receives, at or below MAX_RECEIVES=${s.maxReceives}: SQS will move failing messages without the relay's reason; set maxReceiveCount to at least ${3 * s.maxReceives}`,
-    });
-  } else if (r.maxReceiveCount < 3 * s.maxReceives) {
-    checks.push({
-      name: 'redrive_policy',
-      level: 'warn',
-      message: `the source queue's redrive policy (maxReceiveCount ${r.maxReceiveCount}) may pre-empt MAX_RECEIVES=${s.maxReceives}: receives that are not the message's fault (outages, busy claims) count for SQS but not for the relay; set maxReceiveCount to at least ${3 * s.maxReceives}`,
-    });
-  } else {
-    checks.push({
-      name: 'redrive_policy',
-      level: 'ok',
-      message: `the source queue's redrive policy (maxReceiveCount ${r.maxReceiveCount}) leaves room for MAX_RECEIVES=${s.maxReceives}`,
-    });
-  }
+  checks.push(redriveCheck(source.redrive, s));
   return checks;
 }
 

@@ -13,12 +13,20 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { type Context, context, type Span, SpanKind, trace } from '@opentelemetry/api';
+import { type Context, type Span, SpanKind, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import { chunkEntries, type DeadLetterInfo, deadLetterEntry, dlqRouting, SQS_MAX_MESSAGE_BYTES } from './deadLetter.js';
+import {
+  chunkEntries,
+  type DeadLetterInfo,
+  deadLetterEntry,
+  dlqRouting,
+  SQS_MAX_MESSAGE_BYTES,
+  type Trim,
+} from './deadLetter.js';
 import { summarizeOrigin } from './envelope/origin.js';
 import type { Origin } from './envelope/unwrap.js';
 import { errorNameOf } from './errors.js';
+import { codeLabel, numberAttribute, recordFinished } from './finishRecord.js';
 import type { Metrics } from './metrics.js';
 import type { Evidence, Outcome } from './outcome.js';
 import { isFifoQueueUrl } from './queueUrl.js';
@@ -62,33 +70,8 @@ export interface DlqHealth {
   /** DLQ sends refused since start. */
   refused: number;
   lastRefusal: { code: string; at: string } | undefined;
-}
-
-const METRIC_OUTCOME: Record<Outcome['kind'], string> = {
-  failed: 'failed',
-  alreadyClosed: 'already_closed',
-  duplicate: 'duplicate',
-  deadLetter: 'dead_lettered',
-  retryLater: 'retry_later',
-  dlqSendFailed: 'dlq_send_failed',
-};
-
-/** AWS error codes as label values: a bounded, well-formed set; anything else is `other`. */
-function codeLabel(code: string): string {
-  return /^[A-Za-z][A-Za-z0-9._]{0,63}$/.test(code) ? code : 'other';
-}
-
-function reasonOf(o: Outcome): string {
-  if (o.kind === 'deadLetter') return o.reason;
-  if (o.kind === 'retryLater') return o.cause;
-  if (o.kind === 'dlqSendFailed') return codeLabel(o.code);
-  return '';
-}
-
-function numberAttribute(m: Message, name: string): number | undefined {
-  const raw = m.Attributes?.[name as keyof NonNullable<Message['Attributes']>];
-  const n = raw === undefined ? Number.NaN : Number(raw);
-  return Number.isFinite(n) ? n : undefined;
+  /** Messages dead-lettered as the body alone (the reason attribute did not fit the DLQ's size). */
+  reasonDropped: number;
 }
 
 interface Refusal {
@@ -100,7 +83,7 @@ export class Settler {
   readonly #s: SettleSettings;
   readonly #d: SettleDeps;
   readonly #dlqName: string;
-  readonly #health: DlqHealth = { refused: 0, lastRefusal: undefined };
+  readonly #health: DlqHealth = { refused: 0, lastRefusal: undefined, reasonDropped: 0 };
 
   constructor(settings: SettleSettings, deps: SettleDeps) {
     this.#s = settings;
@@ -127,7 +110,7 @@ export class Settler {
       ),
     );
     const now = this.#d.now();
-    for (const f of finished) this.#record(f, now, deleted.has(f.message));
+    for (const f of finished) recordFinished(this.#d, f, now, deleted.has(f.message));
   }
 
   /**
@@ -155,13 +138,14 @@ export class Settler {
     );
     const entries = items.map((f, i) => {
       const span = spans[i];
-      const { entry } = deadLetterEntry(
+      const { entry, trimmed } = deadLetterEntry(
         String(i),
         f.message,
         this.#info(f, now),
         span === undefined ? {} : traceContextAttributes(trace.setSpan(f.ctx, span)),
         this.#s.dlqMaxMessageBytes ?? SQS_MAX_MESSAGE_BYTES,
       );
+      this.#trimmed(f, trimmed);
       return { ...entry, ...dlqRouting(f.message, this.#s.dlqFifo ?? isFifoQueueUrl(this.#s.dlqUrl)) };
     });
     const refusals = await this.#sendToDlq(entries);
@@ -178,6 +162,20 @@ export class Settler {
       this.#health.lastRefusal = { code: codeLabel(refusal.code), at: new Date(now).toISOString() };
       f.outcome = f.fate({ stage: 'deadLetterSend', code: refusal.code, message: refusal.message });
     });
+  }
+
+  /** What was given up to fit the DLQ's size: a metric, and when the reason itself went, a log line and /readyz. */
+  #trimmed(f: Finished, trimmed: readonly Trim[]): void {
+    const last = trimmed.at(-1);
+    if (last === undefined) return;
+    this.#d.metrics.dlqTrimmed.inc({ trim: last });
+    if (last !== 'reason') return;
+    this.#health.reasonDropped += 1;
+    const o = f.outcome as Extract<Outcome, { kind: 'deadLetter' }>;
+    this.#d.logger.warn(
+      { message_id: f.message.MessageId, reason: o.reason, detail: o.detail },
+      'body too close to the DLQ size limit: dead-lettered without its reason attribute',
+    );
   }
 
   #info(f: Finished, now: number): Omit<DeadLetterInfo, 'overflowAttributes'> {
@@ -265,52 +263,5 @@ export class Settler {
         this.#d.logger.warn({ err: { name: errorNameOf(err) } }, 'handing messages back failed');
       }
     }
-  }
-
-  /** The message's metric, log line and span. */
-  #record(f: Finished, now: number, deleted: boolean): void {
-    const outcome = METRIC_OUTCOME[f.outcome.kind];
-    const reason = reasonOf(f.outcome);
-    this.#d.metrics.finished.inc({ outcome, reason });
-    const sent = numberAttribute(f.message, 'SentTimestamp');
-    if (sent !== undefined) this.#d.metrics.lag.observe({ outcome }, Math.max(0, now - sent) / 1000);
-    context.with(f.ctx, () => this.#log(f, outcome, reason, deleted));
-    f.span.setAttribute('sfn_relay.outcome', outcome);
-    if (reason === '') f.span.end();
-    else {
-      f.span.setAttribute('sfn_relay.reason', reason);
-      endWithError(f.span, reason);
-    }
-  }
-
-  #log(f: Finished, outcome: string, reason: string, deleted: boolean): void {
-    const fields: Record<string, unknown> = {
-      message_id: f.message.MessageId,
-      outcome,
-      receive_count: f.receiveCount,
-    };
-    if (reason !== '') fields.reason = reason;
-    if (f.hash !== undefined) fields.token_hash = shortHash(f.hash);
-    if (f.origin !== undefined) fields.envelope = f.origin.envelope;
-    const o = f.outcome;
-    if (o.kind === 'retryLater') {
-      fields.delay_seconds = o.delaySeconds;
-      if (o.errorName !== undefined) fields.error_name = o.errorName;
-    }
-    if (o.kind === 'deadLetter') {
-      fields.detail = o.detail;
-      if (f.origin !== undefined) fields.origin = summarizeOrigin(f.origin);
-      if (f.message.Attributes?.SenderId !== undefined) fields.sender = f.message.Attributes.SenderId;
-    }
-    if (o.kind === 'dlqSendFailed') {
-      fields.delay_seconds = o.delaySeconds;
-      fields.error_name = o.code;
-      fields.error_message = o.detail;
-      // One line per refusal, at error level: the DLQ is misconfigured or unavailable.
-      this.#d.logger.error(fields, 'message finished');
-      return;
-    }
-    if (o.kind !== 'retryLater') fields.deleted = deleted;
-    this.#d.logger.info(fields, 'message finished');
   }
 }

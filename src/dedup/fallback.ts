@@ -44,11 +44,17 @@ export class FallbackDedupStore implements DedupStore {
     Pick<FallbackOptions, 'onChange' | 'onCommandError'>;
   #degraded = false;
   #degradedAt = 0;
-  /** When the current run of connection failures began; undefined while Redis answers. */
+  /**
+   * When the current run of connection failures began; undefined while Redis answers. A run ends
+   * with any answer: an operation's, or a probe's (probed from the first failure on, so a failure
+   * followed by a quiet queue does not count as a run that lasts until the next, unrelated blip).
+   */
   #failingSince: number | undefined;
   #answered = 0;
   #switches = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** Probes Redis during a run of failures, before the switch; bounded by the run (cleared on any answer). */
+  #watch: NodeJS.Timeout | undefined;
 
   constructor(primary: DedupStore, secondary: MemoryDedupStore, options: FallbackOptions) {
     this.#primary = primary;
@@ -77,8 +83,30 @@ export class FallbackDedupStore implements DedupStore {
     return this.#switches;
   }
 
+  /** A run of connection failures begins (or goes on): probe until something answers. */
+  #failing(now: number): void {
+    this.#failingSince ??= now;
+    if (this.#watch !== undefined) return;
+    this.#watch = setInterval(() => {
+      this.#o.probe().then(
+        () => this.#answeredAgain(),
+        () => undefined,
+      );
+    }, this.#o.probeIntervalMs);
+    this.#watch.unref();
+  }
+
+  /** Redis answered while not degraded: the run of failures, if any, is over. */
+  #answeredAgain(): void {
+    this.#failingSince = undefined;
+    clearInterval(this.#watch);
+    this.#watch = undefined;
+  }
+
   #degrade(err: unknown): void {
     if (this.#degraded) return;
+    clearInterval(this.#watch);
+    this.#watch = undefined;
     this.#degraded = true;
     this.#switches += 1;
     this.#degradedAt = this.#o.now();
@@ -118,7 +146,7 @@ export class FallbackDedupStore implements DedupStore {
     if (!this.#degraded) {
       try {
         const result = await op(this.#primary);
-        this.#failingSince = undefined;
+        if (!this.#degraded) this.#answeredAgain();
         return result;
       } catch (err) {
         if (!this.#o.isConnectionError(err)) {
@@ -126,9 +154,9 @@ export class FallbackDedupStore implements DedupStore {
           throw err;
         }
         const now = this.#o.now();
-        this.#failingSince ??= now;
+        this.#failing(now);
         // A short blip is waited out: the caller hands the message back and it is retried on Redis.
-        if (now - this.#failingSince < this.#o.degradeAfterMs) throw err;
+        if (now - (this.#failingSince ?? now) < this.#o.degradeAfterMs) throw err;
         this.#degrade(err);
       }
     }
@@ -161,6 +189,7 @@ export class FallbackDedupStore implements DedupStore {
 
   async close(): Promise<void> {
     clearInterval(this.#timer);
+    clearInterval(this.#watch);
     await Promise.all([this.#primary.close(), this.#secondary.close()]);
   }
 }

@@ -15,6 +15,7 @@ import {
   startExecutionsWithTokens,
   waitForFailedOnce,
 } from '../support/emulators.js';
+import { startFairQueueProxy } from '../support/fairQueueProxy.js';
 import { drainQueue, publish } from '../support/queue.js';
 import { type RedisServer, startRedisServer } from '../support/redisServer.js';
 import { killRelays, type RelayProcess, startRelayProcess, sumMetric } from '../support/relayProcess.js';
@@ -341,9 +342,12 @@ describe('protection of Step Functions and of the messages', () => {
       down && call.target === 'SendTaskFailure' ? { kind: 'status', status: 503 } : undefined,
     );
     const firstCall = emu.proxy.calls.length;
+    // Receives go through a recording proxy: the pollers must not receive while the circuit is open.
+    const sqsProxy = await startFairQueueProxy(emu.sqs.endpoint);
     // Without the breaker, MAX_RECEIVES=3 would dead-letter every message within seconds.
     const relay = await startRelayProcess(
       relayEnv(queue, {
+        AWS_ENDPOINT_URL_SQS: sqsProxy.endpoint,
         MAX_RECEIVES: '3',
         SFN_MAX_ATTEMPTS: '1',
         RETRY_BASE_DELAY_SECONDS: '1',
@@ -361,8 +365,14 @@ describe('protection of Step Functions and of the messages', () => {
     // Ready all the same (see health.ts): the open circuit is a detail of /readyz and a metric.
     expect(await relay.status('/readyz')).toBe(200);
     expect(await relay.status('/healthz')).toBe(200);
+    const openedAt = Date.now();
     await new Promise((resolve) => setTimeout(resolve, 6000)); // a 6 s outage: the fault itself.
     const callsDuringOutage = emu.proxy.calls.slice(firstCall).filter((c) => c.target === 'SendTaskFailure').length;
+    // Open, the pollers are paused: only the half-open probes receive, one message each (about one a
+    // second); pollers that kept receiving would take every message back each second (~40/s).
+    const receivedWhileOpen = sqsProxy.receives
+      .filter((r) => r.at > openedAt + 500)
+      .reduce((n, r) => n + r.messages, 0);
     down = false;
     await waitFor('the queue to empty', () => queueCounts(emu.sqs.server, name).total === 0, { timeoutMs: 60_000 });
     emu.proxy.setFault(undefined);
@@ -376,12 +386,14 @@ describe('protection of Step Functions and of the messages', () => {
     // 40 messages × a retry per second for 6 s would be ~240 calls; the breaker let through the
     // calls that opened it and about one probe per second.
     expect(callsDuringOutage).toBeLessThan(40);
+    expect(receivedWhileOpen).toBeLessThanOrEqual(12);
     expect(await relay.status('/readyz')).toBe(200);
     process.stdout.write(
-      `\nbreaker: ${callsDuringOutage} SendTaskFailure calls during a 6 s outage, 0 dead-lettered\n`,
+      `\nbreaker: ${callsDuringOutage} SendTaskFailure calls and ${receivedWhileOpen} messages received during a 6 s outage, 0 dead-lettered\n`,
     );
     relay.child.kill('SIGTERM');
     expect(await relay.exited).toBe(0);
+    await sqsProxy.stop();
   });
 
   it('after a long outage, dead-letters no message for receives that were not its fault (recovery under throttling)', async () => {

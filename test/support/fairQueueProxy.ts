@@ -2,7 +2,8 @@
  * SQS "fair queues" (a MessageGroupId on a standard queue) in front of fauxqs, which keeps a group
  * only on FIFO queues: this proxy remembers the group of each message sent to a standard queue and
  * returns it on receive, as SQS does, and records every send, so a test can see the group the
- * relay and the CLI put on what they send.
+ * relay and the CLI put on what they send, and every receive's answer (when, how many messages), so
+ * a test can see when pollers receive.
  */
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,9 +14,15 @@ export interface RecordedSend {
   entries: { MessageBody?: string; MessageGroupId?: string; MessageDeduplicationId?: string }[];
 }
 
+export interface RecordedReceive {
+  at: number;
+  messages: number;
+}
+
 export interface FairQueueProxy {
   endpoint: string;
   sends: RecordedSend[];
+  receives: RecordedReceive[];
   stop(): Promise<void>;
 }
 
@@ -27,6 +34,7 @@ export async function startFairQueueProxy(upstream: string): Promise<FairQueuePr
   const target = new URL(upstream);
   const groups = new Map<string, string>();
   const sends: RecordedSend[] = [];
+  const receives: RecordedReceive[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -88,6 +96,7 @@ export async function startFairQueueProxy(upstream: string): Promise<FairQueuePr
       }
     }
     if (op === 'ReceiveMessage') {
+      receives.push({ at: Date.now(), messages: ((out.Messages as Json[] | undefined) ?? []).length });
       for (const m of (out.Messages as Json[] | undefined) ?? []) {
         const group = groups.get(String(m.MessageId));
         if (group === undefined) continue;
@@ -101,6 +110,7 @@ export async function startFairQueueProxy(upstream: string): Promise<FairQueuePr
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     sends,
+    receives,
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -7,8 +7,10 @@ import {
   entrySize,
   originalAttributes,
   readDeadLetterInfo,
+  SQS_MAX_MESSAGE_BYTES,
 } from '../../src/deadLetter.js';
 import { scrub, shortHash, tokenHash } from '../../src/secret.js';
+import { isSqsText } from '../../src/sqsText.js';
 
 const info = {
   reason: 'token_empty' as const,
@@ -64,7 +66,7 @@ describe('deadLetterEntry', () => {
     expect([...(restored.bin?.BinaryValue ?? [])]).toEqual([0, 1, 255]);
   });
 
-  it('gives up the relay’s additions, in order, to fit the DLQ’s maximum size, never the body or the reason', () => {
+  it('gives up the relay’s additions, in order, to fit the DLQ’s maximum size, never the body', () => {
     const trace = { traceparent: { DataType: 'String', StringValue: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01` } };
     const big = { ...info, detail: 'd'.repeat(600) };
     const message = {
@@ -92,10 +94,65 @@ describe('deadLetterEntry', () => {
     const bareInfo = readDeadLetterInfo({ MessageAttributes: bare.entry.MessageAttributes });
     expect(bareInfo?.reason).toBe('token_empty');
     expect(bareInfo?.droppedAttributes?.length).toBe(10);
-    // A body that alone exceeds the limit: the bare entry, marked, and SQS decides.
-    const over = deadLetterEntry('0', message, big, trace, entrySize(bare.entry) - 1);
+    // Then the producer-chosen fields of the JSON, then the reason attribute: the body alone.
+    const plain = entryOf('0', message, big, trace, entrySize(bare.entry) - 1);
+    expect(plain.trimmed.at(-1)).toBe('origin');
+    expect(readDeadLetterInfo({ MessageAttributes: plain.entry.MessageAttributes })?.reason).toBe('token_empty');
+    const alone = entryOf('0', message, big, trace, entrySize(plain.entry) - 1);
+    expect(alone.trimmed.at(-1)).toBe('reason');
+    expect(alone.entry.MessageAttributes).toBeUndefined();
+    expect(alone.entry.MessageBody).toBe(message.Body);
+    // A body that alone exceeds the limit (read at start-up; an operator may have raised it since):
+    // the minimal reason goes with it, marked, and SQS decides.
+    const over = deadLetterEntry('0', message, big, trace, message.Body.length - 1);
     expect(over.fits).toBe(false);
-    expect(over.entry).toEqual(bare.entry);
+    expect(over.entry).toEqual(plain.entry);
+  });
+
+  it('dead-letters a body just under 1 MiB: the body alone when even the minimal reason does not fit', () => {
+    const message = { MessageId: 'm-1', Body: 'x'.repeat(1_048_383), MessageAttributes: attrs(2) };
+    const built = deadLetterEntry('0', message, { ...info, tokenHash: 'abcdefabcdef' });
+    expect(built.fits).toBe(true);
+    expect(entrySize(built.entry)).toBeLessThanOrEqual(SQS_MAX_MESSAGE_BYTES);
+    expect(built.entry.MessageBody).toBe(message.Body);
+    // A little further from the limit, the minimal reason still goes with it.
+    const roomier = deadLetterEntry('0', { ...message, Body: 'x'.repeat(1_048_000) }, info);
+    expect(roomier.fits).toBe(true);
+    expect(readDeadLetterInfo({ MessageAttributes: roomier.entry.MessageAttributes })?.reason).toBe('token_empty');
+  });
+
+  it('keeps a producer attribute named __proto__ (or constructor) like any other, through the JSON and back', () => {
+    const original = JSON.parse(
+      `{"__proto__":{"DataType":"String","StringValue":"p"},"constructor":{"DataType":"String","StringValue":"c"}}`,
+    ) as Record<string, MessageAttributeValue>;
+    const few = entryOf('0', { MessageId: 'm-1', Body: '{}', MessageAttributes: original }, info);
+    expect(Object.keys(few.entry.MessageAttributes ?? {}).sort()).toEqual([
+      '__proto__',
+      'constructor',
+      DEAD_LETTER_ATTRIBUTE,
+    ]);
+    // Eleven: some go into the JSON, and come back on redrive.
+    const many = { ...attrs(9), ...original };
+    const { entry } = entryOf('0', { MessageId: 'm-1', Body: '{}', MessageAttributes: many }, info);
+    const restored = originalAttributes({ MessageAttributes: entry.MessageAttributes });
+    expect(Object.keys(restored).sort()).toEqual(Object.keys(many).sort());
+    expect(Object.hasOwn(restored, '__proto__')).toBe(true);
+  });
+
+  it('keeps its attribute inside SQS’s character set whatever the producer chose (U+FFFE/U+FFFF, lone surrogates, controls)', () => {
+    const nasty = 'a\uFFFEb\uFFFFc\uD800d\uDC00e\u0001f\u007F\u0085';
+    const withOrigin = {
+      ...info,
+      detail: nasty,
+      origin: { envelope: 'cloudevent', cloudEventSource: nasty, cloudEventType: nasty, snsTopicArn: nasty },
+      sender: nasty,
+    };
+    const { entry } = entryOf('0', { MessageId: 'm-1', Body: '{}' }, withOrigin);
+    for (const v of Object.values(entry.MessageAttributes ?? {})) {
+      expect(isSqsText(v.StringValue ?? '')).toBe(true);
+    }
+    // Escaped, not replaced: the same JSON once read back.
+    expect(readDeadLetterInfo({ MessageAttributes: entry.MessageAttributes })).toEqual(withOrigin);
   });
 
   it('groups DLQ entries by count and bytes, a large one alone', () => {

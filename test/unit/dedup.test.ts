@@ -159,6 +159,7 @@ describe('done table', () => {
       if (next() < 0.6) {
         const expiresAt = now + 60_000;
         table.add(h, expiresAt);
+        expect(table.has(h, now), `step ${step}: has() right after add()`).toBe(true);
         reference.delete(h);
         reference.set(h, expiresAt);
         // The reference evicts by first write too (a rewrite moves a key to the end).
@@ -173,6 +174,30 @@ describe('done table', () => {
       if (dead || !reference.has(probe)) expect(table.has(probe, now), `step ${step}`).toBe(false);
       expect(table.size).toBeLessThanOrEqual(max);
     }
+  });
+
+  it('keeps a record re-added in the same second while under budget (its old ring entry is at the head)', () => {
+    const now = 1_000_000;
+    const table = new DoneTable(3, now);
+    table.add(hex(1), now + 60_000);
+    table.add(hex(2), now + 60_000);
+    table.add(hex(2), now + 120_000);
+    // Two records in a table of three: nothing may be evicted.
+    table.add(hex(3), now + 120_000);
+    table.add(hex(1), now + 60_000);
+    expect(table.has(hex(1), now)).toBe(true);
+    expect(table.has(hex(2), now)).toBe(true);
+    expect(table.has(hex(3), now)).toBe(true);
+    for (let i = 0; i < 50; i += 1) {
+      table.add(hex(3), now + 200_000 + i * 1000);
+      expect(table.has(hex(1), now), `rewrite ${i}`).toBe(true);
+      expect(table.has(hex(3), now), `rewrite ${i}`).toBe(true);
+    }
+    // At the budget, the oldest write goes.
+    table.add(hex(4), now + 60_000);
+    table.add(hex(5), now + 60_000);
+    expect(table.size).toBe(3);
+    expect(table.has(hex(5), now)).toBe(true);
   });
 
   it('holds a million done-records in under 48 MiB, and expires them a little at a time', () => {
@@ -283,6 +308,33 @@ describe('fallback store', () => {
     now = 7000;
     expect(await s.claim('h2', 'a', 10_000)).toBe('claimed');
     expect(s.kind).toBe('memory');
+    await s.close();
+  });
+
+  it('gives a later blip its full grace: one failure, a quiet queue (Redis answers probes), then a new failure', async () => {
+    const state = { healthy: false, error: new Error('Connection is closed.') };
+    let now = 0;
+    let probes = 0;
+    const s = new FallbackDedupStore(failing(state, new MemoryDedupStore()), new MemoryDedupStore(), {
+      probe: () => {
+        probes += 1;
+        return Promise.resolve();
+      },
+      probeIntervalMs: 10,
+      degradeAfterMs: 5000,
+      isConnectionError,
+      logger: createLogger('silent'),
+      now: () => now,
+    });
+    await expect(s.claim('h', 'a', 10_000)).rejects.toThrow(/closed/);
+    // The queue goes quiet; Redis answers the probes.
+    await waitFor('a probe to answer', () => probes >= 1, { timeoutMs: 2000 });
+    now = 60_000;
+    // An unrelated blip a minute later: its first failure is the start of a new run, inside the grace.
+    await expect(s.claim('h2', 'a', 10_000)).rejects.toThrow(/closed/);
+    expect(s.kind).toBe('redis');
+    now = 66_000;
+    expect(await s.claim('h2', 'a', 10_000)).toBe('claimed');
     await s.close();
   });
 

@@ -30,6 +30,21 @@ describe('decide', () => {
     expect(send(err('KmsInvalidStateException', 400))).toMatchObject({ kind: 'retryLater', cause: 'unauthorized' });
   });
 
+  it('counts an error named like an Object.prototype member against the message, and ends it at MAX_RECEIVES', () => {
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf']) {
+      const evidence = { stage: 'send' as const, result: err(name, 400) };
+      expect(countsAgainstMessage(evidence), name).toBe(true);
+      expect(decide(evidence, { ...base, ownFailures: 1 }), name).toMatchObject({
+        kind: 'retryLater',
+        cause: 'unexpected',
+      });
+      expect(decide(evidence, { ...base, receiveCount: 500, ownFailures: base.maxReceives }), name).toMatchObject({
+        kind: 'deadLetter',
+        reason: 'retries_exhausted',
+      });
+    }
+  });
+
   it('dead-letters at MAX_RECEIVES failures of the message’s own, whatever its receive count', () => {
     const throttled = { stage: 'send' as const, result: err('ThrottlingException', 400) };
     expect(decide(throttled, { ...base, receiveCount: 12, ownFailures: 5 })).toEqual({
