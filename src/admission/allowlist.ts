@@ -5,9 +5,10 @@
  * its `SenderId` (the IAM principal that called SendMessage, filled in by SQS) in ALLOWED_SENDERS,
  * or an outermost SNS envelope from a topic in ALLOWED_SNS_TOPICS whose signature the relay
  * verified. EventBridge and CloudEvent envelopes are unsigned text: ALLOWED_EVENTBRIDGE_* narrow
- * what ALLOWED_SENDERS admits (the EventBridge rule's or pipe's role), ALLOWED_CLOUDEVENT_SOURCES
- * narrows every admitted message; they admit on their own only with TRUST_QUEUE_POLICY=true, which
- * says the operator trusts the queue policy to let only those deliverers send. With no list set
+ * what ALLOWED_SENDERS admits (the EventBridge rule's or pipe's role), with TRUST_QUEUE_POLICY or
+ * without, and ALLOWED_CLOUDEVENT_SOURCES narrows every admitted message; they admit on their own
+ * only with TRUST_QUEUE_POLICY=true, which says the operator trusts the queue policy to let only
+ * those deliverers send (it adds admission, it never widens a sender rule). With no list set
  * the allowlist is off (every message is admitted).
  */
 import type { Origin } from '../envelope/unwrap.js';
@@ -115,8 +116,9 @@ export class Allowlist {
     const s = this.#s;
     const reasons: string[] = [];
     if (any(s.senders, senderId)) {
-      // EventBridge rules without TRUST_QUEUE_POLICY narrow what a sender rule admits.
-      if (s.trustQueuePolicy || this.#eventBridgeRules === 0) return { allowed: true, via: 'sender' };
+      // The EventBridge lists narrow what a sender rule admits; TRUST_QUEUE_POLICY only adds
+      // admission of matching outermost EventBridge events from any sender (below).
+      if (this.#eventBridgeRules === 0) return { allowed: true, via: 'sender' };
       const eb = this.#eventBridge(origin, reasons);
       return eb ? { allowed: true, via: 'sender' } : { allowed: false, detail: reasons.join('; ') };
     }

@@ -114,7 +114,10 @@ describe('the allowlist', () => {
       ALLOWED_EVENTBRIDGE_ACCOUNTS: '111122223333',
       TRUST_QUEUE_POLICY: 'true',
     });
-    expect(a.judge(`${ROLE}:w`, origin(event), true)).toEqual({ allowed: true, via: 'sender' });
+    expect(a.judge(`${ROLE}:w`, origin(eb('com.example.orders', '111122223333')), true)).toEqual({
+      allowed: true,
+      via: 'sender',
+    });
     expect(a.judge('AIDASNSSERVICE', origin(sns(TOPIC)), true)).toEqual({ allowed: true, via: 'sns_topic' });
     expect(a.judge('AROAEVENTS:x', origin(eb('com.example.orders', '111122223333')), true)).toEqual({
       allowed: true,
@@ -196,13 +199,21 @@ describe('the deliverer decides', () => {
     expect(parseEvent(inner)).not.toHaveProperty('snsNotification');
   });
 
-  it('without TRUST_QUEUE_POLICY an EventBridge rule narrows what a sender rule admits, and admits nothing alone', () => {
-    const narrowing = allowlist({ ALLOWED_SENDERS: ROLE, ALLOWED_EVENTBRIDGE_SOURCES: 'com.example.orders' });
-    // A self-made EventBridge event from a sender not on the list.
-    expect(judge(narrowing, USER, allowedEb)).toEqual({
-      allowed: false,
-      detail: `SenderId "${USER}" is not in ALLOWED_SENDERS`,
+  it.each([
+    ['without TRUST_QUEUE_POLICY', { TRUST_QUEUE_POLICY: undefined }],
+    ['with TRUST_QUEUE_POLICY', { TRUST_QUEUE_POLICY: 'true' as const }],
+  ])('%s an EventBridge rule narrows what a sender rule admits', (_name, trust) => {
+    const narrowing = allowlist({
+      ALLOWED_SENDERS: ROLE,
+      ALLOWED_EVENTBRIDGE_SOURCES: 'com.example.orders',
+      ...trust,
     });
+    // A self-made EventBridge event from a sender not on the list: admitted only when the policy is trusted.
+    expect(judge(narrowing, USER, allowedEb)).toEqual(
+      trust.TRUST_QUEUE_POLICY === 'true'
+        ? { allowed: true, via: 'eventbridge' }
+        : { allowed: false, detail: `SenderId "${USER}" is not in ALLOWED_SENDERS` },
+    );
     expect(judge(narrowing, `${ROLE}:events`, allowedEb)).toEqual({ allowed: true, via: 'sender' });
     expect(judge(narrowing, `${ROLE}:events`, eb('com.example.billing', JSON.parse(event)))).toEqual({
       allowed: false,
