@@ -143,11 +143,11 @@ describe('the sender allowlist', () => {
     const byToken = (i: number) => dead.find((d) => d.body.includes(token(i)))?.info;
     expect(byToken(2)).toMatchObject({
       reason: 'sender_not_allowed',
-      detail: `SNS topic "${other}" is not in ALLOWED_SNS_TOPICS`,
+      detail: `an SNS topic of account ${other.split(':')[4]} is not in ALLOWED_SNS_TOPICS`,
       origin: { envelope: 'sns', snsTopicArn: other },
     });
-    expect(byToken(4)?.detail).toBe('EventBridge source "com.example.billing" is not in ALLOWED_EVENTBRIDGE_SOURCES');
-    expect(byToken(5)?.detail).toBe('EventBridge account "999999999999" is not in ALLOWED_EVENTBRIDGE_ACCOUNTS');
+    expect(byToken(4)?.detail).toBe('the EventBridge source is not in ALLOWED_EVENTBRIDGE_SOURCES');
+    expect(byToken(5)?.detail).toBe('EventBridge account 999999999999 is not in ALLOWED_EVENTBRIDGE_ACCOUNTS');
     expect(byToken(6)?.detail).toBe('no rule admits a message delivered as plain');
     expect(dead).toHaveLength(4);
     const calls = emu.proxy.forwardedByToken();
@@ -199,7 +199,7 @@ describe('the sender allowlist', () => {
       ]),
     );
     expect(nested.find((d) => d.info.origin?.envelope === 'sns>eventbridge')?.info.detail).toBe(
-      `SenderId "${FAUXQS_SENDER}" is not in ALLOWED_SENDERS; SNS topic "${unlisted}" is not in ALLOWED_SNS_TOPICS`,
+      `SenderId "${FAUXQS_SENDER}" is not in ALLOWED_SENDERS; an SNS topic of account ${unlisted.split(':')[4]} is not in ALLOWED_SNS_TOPICS`,
     );
     // A self-made EventBridge event sent straight to the queue: without TRUST_QUEUE_POLICY it needs its sender.
     const q2 = await queues('self-made');
