@@ -212,6 +212,50 @@ describe('the sender allowlist', () => {
     expect([0, 1, 2].map((i) => calls.get(token(i)))).toEqual([undefined, undefined, undefined]);
   });
 
+  it('with TRUST_QUEUE_POLICY a listed sender is still narrowed by the EventBridge lists, and a detail never quotes a SigningCertURL', async () => {
+    const q = await queues('narrowed');
+    const topic = await topicInto(sns, emu.sqs.client, `${q.name}-t`, q.source);
+    const machine = await createActivityMachine(emu.sfn.client, q.name);
+    const tasks = await startExecutionsWithTokens(emu.sfn.client, machine, 2);
+    const token = (i: number) => tasks[i]?.token ?? '';
+    // The sender is listed, but neither body is an EventBridge event; the second's SigningCertURL carries a token.
+    const forged = {
+      Type: 'Notification',
+      MessageId: randomUUID(),
+      TopicArn: topic,
+      Message: failure(token(1), 1),
+      Timestamp: '2026-12-05T12:00:00.000Z',
+      SignatureVersion: '1',
+      Signature: 'AAAA',
+      SigningCertURL: `https://example.com/${token(1)}`,
+    };
+    await publish(emu.sqs.client, q.source, [failure(token(0), 0), JSON.stringify(forged)]);
+    const dead = await relayUntilDrained(q, {
+      ALLOWED_SENDERS: FAUXQS_SENDER,
+      ALLOWED_SNS_TOPICS: topic,
+      ALLOWED_EVENTBRIDGE_SOURCES: 'com.example.orders',
+      TRUST_QUEUE_POLICY: 'true',
+    });
+    const narrowed = 'no outermost EventBridge envelope, and ALLOWED_EVENTBRIDGE_SOURCES is set';
+    expect(dead.map((d) => [d.info.reason, d.info.detail])).toEqual([
+      ['sender_not_allowed', narrowed],
+      ['sender_not_allowed', narrowed],
+    ]);
+    // Admitted by its topic, the notification's SigningCertURL is refused by its host alone.
+    const q2 = await queues('cert-url');
+    await publish(emu.sqs.client, q2.source, [JSON.stringify(forged)]);
+    const refused = await relayUntilDrained(q2, { ALLOWED_SNS_TOPICS: topic });
+    expect(refused.map((d) => [d.info.reason, d.info.detail])).toEqual([
+      [
+        'sns_signature_invalid',
+        'the SigningCertURL on host example.com is not an SNS certificate URL: the host is not sns.<region>.amazonaws.com',
+      ],
+    ]);
+    expect(JSON.stringify(refused[0]?.info)).not.toContain(token(1));
+    const calls = emu.proxy.forwardedByToken();
+    expect([0, 1].map((i) => calls.get(token(i)))).toEqual([undefined, undefined]);
+  });
+
   it('SNS signatures: a signed notification passes, a tampered or unsigned one is dead-lettered', async () => {
     const q = await queues('sig');
     const cert = makeSigningCert();
