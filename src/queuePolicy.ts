@@ -10,6 +10,7 @@
  */
 import { GetQueueAttributesCommand, type QueueAttributeName, type SQSClient } from '@aws-sdk/client-sqs';
 import type { AllowlistSettings } from './admission/allowlist.js';
+import { deniesOthers, list, PINS, pins, principals, SERVICE_PINS, type Statement, sends } from './policyStatement.js';
 import type { Check } from './preflight.js';
 
 /** What the configured rules take on trust from the queue policy. */
@@ -42,49 +43,6 @@ export interface PolicyReport {
   deniesOthers: boolean;
 }
 
-type Statement = Record<string, unknown>;
-
-const PINS = ['aws:sourcearn', 'aws:sourceaccount', 'aws:principalarn', 'aws:principalaccount', 'aws:principalorgid'];
-const SERVICE_PINS = ['aws:sourcearn', 'aws:sourceaccount'];
-
-const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
-
-/** Whether an Action (or NotAction, conservatively) covers sqs:SendMessage. */
-function sends(st: Statement): boolean {
-  if (st.NotAction !== undefined) return true;
-  return list(st.Action).some((a) => {
-    if (typeof a !== 'string') return false;
-    const re = new RegExp(
-      `^${a
-        .toLowerCase()
-        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-        .replace(/\*/g, '.*')
-        .replace(/\?/g, '.')}$`,
-    );
-    return re.test('sqs:sendmessage');
-  });
-}
-
-/** Condition keys a statement tests, lower-cased. */
-function conditionKeys(st: Statement): string[] {
-  const c = st.Condition;
-  if (typeof c !== 'object' || c === null) return [];
-  return Object.values(c).flatMap((block) =>
-    typeof block === 'object' && block !== null ? Object.keys(block).map((k) => k.toLowerCase()) : [],
-  );
-}
-
-function principals(st: Statement): { everyone: boolean; services: string[] } {
-  const p = st.Principal;
-  if (p === '*') return { everyone: true, services: [] };
-  if (typeof p !== 'object' || p === null) return { everyone: st.NotPrincipal !== undefined, services: [] };
-  const o = p as Record<string, unknown>;
-  return {
-    everyone: list(o.AWS).includes('*') || st.NotPrincipal !== undefined,
-    services: list(o.Service).filter((s): s is string => typeof s === 'string'),
-  };
-}
-
 export function readPolicy(text: string | undefined): PolicyReport {
   const report: PolicyReport = { policy: 'none', openToEveryone: [], services: [], deniesOthers: false };
   if (text === undefined || text.trim() === '') return report;
@@ -95,25 +53,24 @@ export function readPolicy(text: string | undefined): PolicyReport {
     return { ...report, policy: 'unreadable' };
   }
   report.policy = 'present';
-  const statements = list((doc as { Statement?: unknown } | null)?.Statement);
-  statements.forEach((raw, i) => {
-    if (typeof raw !== 'object' || raw === null) return;
-    const st = raw as Statement;
-    if (!sends(st)) return;
+  // Each statement with its place in the policy (the label of one without a Sid).
+  const statements = list((doc as { Statement?: unknown } | null)?.Statement).map((raw) =>
+    typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Statement) : {},
+  );
+  const allowed = new Map<string, Set<string>>();
+  statements.forEach((st, i) => {
+    if (st.Effect !== 'Allow' || !sends(st)) return;
     const label = typeof st.Sid === 'string' && st.Sid !== '' ? st.Sid : `#${i + 1}`;
-    const keys = conditionKeys(st);
     const who = principals(st);
-    if (st.Effect === 'Deny') {
-      if (who.everyone && keys.some((k) => PINS.includes(k))) report.deniesOthers = true;
-      return;
-    }
-    if (st.Effect !== 'Allow') return;
-    if (who.everyone && !keys.some((k) => PINS.includes(k))) report.openToEveryone.push(label);
-    const pinned = keys.some((k) => SERVICE_PINS.includes(k));
+    const servicePins = pins(st, SERVICE_PINS);
+    for (const [key, values] of servicePins) allowed.set(key, new Set([...(allowed.get(key) ?? []), ...values]));
+    if (who.everyone && pins(st, PINS).size === 0) report.openToEveryone.push(label);
+    const pinned = servicePins.size > 0;
     for (const principal of who.services) report.services.push({ principal, pinned });
     // The older form for SNS and EventBridge: anyone, provided the source is the topic or rule.
     if (who.everyone && pinned) report.services.push({ principal: '*', pinned });
   });
+  report.deniesOthers = statements.some((st) => deniesOthers(st, allowed));
   return report;
 }
 

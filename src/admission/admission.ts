@@ -9,8 +9,12 @@ import type { Message } from '@aws-sdk/client-sqs';
 import type { Logger } from 'pino';
 import type { ParseResult } from '../event.js';
 import type { Evidence } from '../outcome.js';
+import { scrub } from '../secret.js';
 import type { Allowlist } from './allowlist.js';
 import { type CertSource, verifySnsSignature } from './snsSignature.js';
+
+/** Details name no sender-written text (the rules above), and pass the scrub as a last guard. */
+const safe = (detail: string) => scrub(detail, undefined, 400);
 
 export interface AdmissionHealth {
   allowlist: 'on';
@@ -41,7 +45,7 @@ export class Admission {
     // A body that failed before any CloudEvent keeps its own poison reason under the CloudEvent filter.
     const checkCloudEvent = parsed.ok || parsed.origin?.cloudEvent !== undefined;
     const judged = this.#allowlist.judge(message.Attributes?.SenderId, parsed.origin, checkCloudEvent);
-    if (!judged.allowed) return { stage: 'admit', verdict: 'sender_not_allowed', detail: judged.detail };
+    if (!judged.allowed) return { stage: 'admit', verdict: 'sender_not_allowed', detail: safe(judged.detail) };
     if (judged.via !== 'sns_topic' || !this.#allowlist.verifySnsSignatures) return undefined;
     const notification = parsed.snsNotification;
     if (notification === undefined) {
@@ -49,9 +53,10 @@ export class Admission {
     }
     const checked = await verifySnsSignature(notification, this.#certs);
     if (checked.ok) return undefined;
-    if (checked.kind === 'invalid') return { stage: 'admit', verdict: 'sns_signature_invalid', detail: checked.detail };
-    this.#certUnavailable(checked.detail);
-    return { stage: 'admit', verdict: 'sns_cert_unavailable', detail: checked.detail };
+    const detail = safe(checked.detail);
+    if (checked.kind === 'invalid') return { stage: 'admit', verdict: 'sns_signature_invalid', detail };
+    this.#certUnavailable(detail);
+    return { stage: 'admit', verdict: 'sns_cert_unavailable', detail };
   }
 
   get health(): AdmissionHealth {

@@ -5,9 +5,10 @@
  * its `SenderId` (the IAM principal that called SendMessage, filled in by SQS) in ALLOWED_SENDERS,
  * or an outermost SNS envelope from a topic in ALLOWED_SNS_TOPICS whose signature the relay
  * verified. EventBridge and CloudEvent envelopes are unsigned text: ALLOWED_EVENTBRIDGE_* narrow
- * what ALLOWED_SENDERS admits (the EventBridge rule's or pipe's role), ALLOWED_CLOUDEVENT_SOURCES
- * narrows every admitted message; they admit on their own only with TRUST_QUEUE_POLICY=true, which
- * says the operator trusts the queue policy to let only those deliverers send. With no list set
+ * what ALLOWED_SENDERS admits (the EventBridge rule's or pipe's role), with TRUST_QUEUE_POLICY or
+ * without, and ALLOWED_CLOUDEVENT_SOURCES narrows every admitted message; they admit on their own
+ * only with TRUST_QUEUE_POLICY=true, which says the operator trusts the queue policy to let only
+ * those deliverers send (it adds admission, it never widens a sender rule). With no list set
  * the allowlist is off (every message is admitted).
  */
 import type { Origin } from '../envelope/unwrap.js';
@@ -60,7 +61,20 @@ export function senderPattern(entry: string): Pattern {
 const any = (patterns: Pattern[], value: string | undefined) =>
   value !== undefined && patterns.some((p) => p.test(value));
 
+/** The SenderId, which SQS writes (not the sender), quoted. */
 const shown = (v: string | undefined) => (v === undefined ? 'none' : JSON.stringify(v.slice(0, 256)));
+
+/**
+ * Envelope fields are sender-written: a detail never quotes them (a token could ride in them). It
+ * names a topic's account when the TopicArn has the shape of one, an EventBridge account when it is
+ * 12 digits, and otherwise only which field did not match.
+ */
+const topicShown = (arn: string | undefined) => {
+  const account = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:([0-9]{12}):[A-Za-z0-9_.-]+$/.exec(arn ?? '')?.[1];
+  return account === undefined ? 'the SNS TopicArn (not a topic ARN)' : `an SNS topic of account ${account}`;
+};
+const accountShown = (v: string | undefined) =>
+  v !== undefined && /^[0-9]{12}$/.test(v) ? `EventBridge account ${v}` : 'the EventBridge account (not a 12-digit id)';
 
 export class Allowlist {
   readonly #s: AllowlistSettings;
@@ -105,7 +119,7 @@ export class Allowlist {
       if (source === undefined)
         return { allowed: false, detail: 'no CloudEvent, and ALLOWED_CLOUDEVENT_SOURCES is set' };
       if (!any(ce, source))
-        return { allowed: false, detail: `CloudEvent source ${shown(source)} is not in ALLOWED_CLOUDEVENT_SOURCES` };
+        return { allowed: false, detail: 'the CloudEvent source is not in ALLOWED_CLOUDEVENT_SOURCES' };
     }
     return delivery;
   }
@@ -115,8 +129,9 @@ export class Allowlist {
     const s = this.#s;
     const reasons: string[] = [];
     if (any(s.senders, senderId)) {
-      // EventBridge rules without TRUST_QUEUE_POLICY narrow what a sender rule admits.
-      if (s.trustQueuePolicy || this.#eventBridgeRules === 0) return { allowed: true, via: 'sender' };
+      // The EventBridge lists narrow what a sender rule admits; TRUST_QUEUE_POLICY only adds
+      // admission of matching outermost EventBridge events from any sender (below).
+      if (this.#eventBridgeRules === 0) return { allowed: true, via: 'sender' };
       const eb = this.#eventBridge(origin, reasons);
       return eb ? { allowed: true, via: 'sender' } : { allowed: false, detail: reasons.join('; ') };
     }
@@ -124,7 +139,7 @@ export class Allowlist {
     const sns = origin?.sns;
     if (sns !== undefined && s.snsTopics.length > 0) {
       if (any(s.snsTopics, sns.topicArn)) return { allowed: true, via: 'sns_topic' };
-      reasons.push(`SNS topic ${shown(sns.topicArn)} is not in ALLOWED_SNS_TOPICS`);
+      reasons.push(`${topicShown(sns.topicArn)} is not in ALLOWED_SNS_TOPICS`);
     }
     const eb = s.trustQueuePolicy && this.#eventBridgeRules > 0 && origin?.eventBridge !== undefined;
     if (eb && this.#eventBridge(origin, reasons)) {
@@ -146,8 +161,8 @@ export class Allowlist {
     }
     const sourceOk = s.eventBridgeSources.length === 0 || any(s.eventBridgeSources, eb.source);
     const accountOk = s.eventBridgeAccounts.length === 0 || any(s.eventBridgeAccounts, eb.account);
-    if (!sourceOk) reasons.push(`EventBridge source ${shown(eb.source)} is not in ALLOWED_EVENTBRIDGE_SOURCES`);
-    if (!accountOk) reasons.push(`EventBridge account ${shown(eb.account)} is not in ALLOWED_EVENTBRIDGE_ACCOUNTS`);
+    if (!sourceOk) reasons.push('the EventBridge source is not in ALLOWED_EVENTBRIDGE_SOURCES');
+    if (!accountOk) reasons.push(`${accountShown(eb.account)} is not in ALLOWED_EVENTBRIDGE_ACCOUNTS`);
     return sourceOk && accountOk;
   }
 }

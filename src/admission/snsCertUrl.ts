@@ -8,6 +8,7 @@
  * `sns.amazonaws.com` in the commercial regions, `sns-<region>…` or `sns-signing.<region>…` in the
  * GovCloud, China and opt-in regions.
  */
+import { scrub } from '../secret.js';
 
 /** `us-east-1`, `eu-central-2`, `ap-southeast-5`, `us-gov-west-1`, `cn-northwest-1`, `il-central-1`… */
 export const AWS_REGION =
@@ -18,13 +19,27 @@ const PATH = /^\/SimpleNotificationService-[A-Za-z0-9]{1,64}\.pem$/;
 
 export type CertUrl = { ok: true; url: string; names: string[] } | { ok: false; detail: string };
 
+/**
+ * The sender wrote the URL: a detail names its host only (when it parses), scrubbed, never the
+ * path, query or anything else a token could ride in.
+ */
+export function certHost(raw: string): string {
+  try {
+    return `on host ${scrub(new URL(raw).hostname, undefined, 100)}`;
+  } catch {
+    return 'that is not a URL';
+  }
+}
+
 const refuse = (raw: string, why: string): CertUrl => ({
   ok: false,
-  detail: `SigningCertURL ${JSON.stringify(raw.slice(0, 200))} is not an SNS certificate URL: ${why}`,
+  detail: `the SigningCertURL ${certHost(raw)} is not an SNS certificate URL: ${why}`,
 });
 
 export function snsCertUrl(raw: string): CertUrl {
   if (raw.length > 2048) return refuse(raw, 'too long');
+  // An empty query or fragment ("…pem?", "…pem#") parses to none: look at the text itself.
+  if (/[?#]/.test(raw)) return refuse(raw, 'has a query or fragment');
   let url: URL;
   try {
     url = new URL(raw);

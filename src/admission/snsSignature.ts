@@ -13,8 +13,9 @@ import { type KeyObject, verify, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Json } from '../envelope/json.js';
 import { ConfigError, RelayError } from '../errors.js';
+import { scrub } from '../secret.js';
 import { BoundedCache } from './boundedCache.js';
-import { snsCertUrl } from './snsCertUrl.js';
+import { certHost, snsCertUrl } from './snsCertUrl.js';
 
 export type SignatureCheck = { ok: true } | { ok: false; kind: 'invalid' | 'unavailable'; detail: string };
 
@@ -43,7 +44,7 @@ export function stringToSign(n: Record<string, Json>): { ok: true; text: string 
 export async function verifySnsSignature(n: Record<string, Json>, certs: CertSource): Promise<SignatureCheck> {
   const version = n.SignatureVersion;
   if (version !== '1' && version !== '2') {
-    return { ok: false, kind: 'invalid', detail: `SignatureVersion ${JSON.stringify(version ?? null)} is not 1 or 2` };
+    return { ok: false, kind: 'invalid', detail: 'SignatureVersion is not "1" or "2"' };
   }
   const signature = n.Signature;
   if (typeof signature !== 'string' || signature === '') return { ok: false, kind: 'invalid', detail: 'no Signature' };
@@ -92,9 +93,9 @@ export function pinnedCerts(file: string): CertSource {
 export interface FetchOptions {
   fetch?: typeof fetch;
   timeoutMs?: number;
-  /** After an outage (network error, timeout, 5xx), further messages wait this long before trying again. */
+  /** After an outage (network error, timeout, 408, 429, 5xx), further messages wait this long before trying again. */
   retryAfterMs?: number;
-  /** A URL the SNS host refused (4xx, a redirect, not a certificate of SNS) stays refused this long. */
+  /** A URL the SNS host refused (another 4xx, a redirect, not a certificate of SNS) stays refused this long. */
   refusedForMs?: number;
   /** Certificates kept at most this long (SNS rotates them under a new URL) … */
   certTtlMs?: number;
@@ -162,7 +163,7 @@ export function fetchedCerts(options: FetchOptions = {}): CertSource & { failure
   const failureOf = (url: string, err: unknown): Failure => ({
     ok: false,
     kind: err instanceof FetchFailure ? err.kind : 'unavailable',
-    detail: `fetching ${url} failed: ${(err as Error).message}`.slice(0, 300),
+    detail: scrub(`fetching the certificate ${certHost(url)} failed: ${(err as Error).message}`, undefined, 300),
   });
   /** One request; a failure is counted once, remembered, and the URL fetched again later. */
   async function load(url: string, names: string[]): Promise<KeyObject> {
@@ -184,7 +185,10 @@ export function fetchedCerts(options: FetchOptions = {}): CertSource & { failure
     } catch (err) {
       throw new FetchFailure('unavailable', (err as Error).message);
     }
-    if (res.status >= 500) throw new FetchFailure('unavailable', `HTTP ${res.status}`);
+    // 408 (timeout) and 429 (throttled) say as little about the URL as a 5xx: an outage, retried.
+    if (res.status >= 500 || res.status === 408 || res.status === 429) {
+      throw new FetchFailure('unavailable', `HTTP ${res.status}`);
+    }
     if (res.status !== 200) throw new FetchFailure('invalid', `HTTP ${res.status} from the SNS host`);
     let text: string;
     try {

@@ -25,10 +25,10 @@ const JSON_MEDIA_TYPE = /^\s*(?:application\/(?:[\w.-]+\+)?json|text\/json)\s*(?
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** A value for a detail line: short, quoted, never a whole body. */
+/** A value for a detail line: its type and length, never the sender-written text itself. */
 function shown(v: Json | undefined): string {
   if (typeof v !== 'string') return typeName(v);
-  return v.length <= 40 ? JSON.stringify(v) : `a ${v.length}-character string`;
+  return v === '' ? 'an empty string' : `a ${v.length}-character string`;
 }
 
 function originOf(o: Record<string, Json>): CloudEventOrigin {
@@ -77,7 +77,7 @@ export function unwrapCloudEvent(o: Record<string, Json>): Layer<CloudEventOrigi
   const contentType = stringField(o, 'datacontenttype');
   // Absent means JSON (the CloudEvents JSON format; Dapr sends it so).
   if (contentType !== undefined && !JSON_MEDIA_TYPE.test(contentType)) {
-    return fail('cloudevent_data_not_json', `CloudEvent "datacontenttype" ${shown(contentType)} is not JSON`, origin);
+    return fail('cloudevent_data_not_json', `CloudEvent "datacontenttype" (${shown(contentType)}) is not JSON`, origin);
   }
   const base64 = o.data_base64;
   if (base64 !== undefined) {

@@ -359,7 +359,7 @@ describe('sfn-relay validate', () => {
         'line 3: valid (sns)',
         'line 4: invalid token_invalid_character: "taskToken" contains U+0009 at index 1',
         'line 5: valid (sns>cloudevent)',
-        'line 6: invalid cloudevent_data_not_json: CloudEvent "datacontenttype" "text/plain" is not JSON (in sns>cloudevent)',
+        'line 6: invalid cloudevent_data_not_json: CloudEvent "datacontenttype" (a 10-character string) is not JSON (in sns>cloudevent)',
         '',
       ].join('\n'),
     );

@@ -143,11 +143,11 @@ describe('the sender allowlist', () => {
     const byToken = (i: number) => dead.find((d) => d.body.includes(token(i)))?.info;
     expect(byToken(2)).toMatchObject({
       reason: 'sender_not_allowed',
-      detail: `SNS topic "${other}" is not in ALLOWED_SNS_TOPICS`,
+      detail: `an SNS topic of account ${other.split(':')[4]} is not in ALLOWED_SNS_TOPICS`,
       origin: { envelope: 'sns', snsTopicArn: other },
     });
-    expect(byToken(4)?.detail).toBe('EventBridge source "com.example.billing" is not in ALLOWED_EVENTBRIDGE_SOURCES');
-    expect(byToken(5)?.detail).toBe('EventBridge account "999999999999" is not in ALLOWED_EVENTBRIDGE_ACCOUNTS');
+    expect(byToken(4)?.detail).toBe('the EventBridge source is not in ALLOWED_EVENTBRIDGE_SOURCES');
+    expect(byToken(5)?.detail).toBe('EventBridge account 999999999999 is not in ALLOWED_EVENTBRIDGE_ACCOUNTS');
     expect(byToken(6)?.detail).toBe('no rule admits a message delivered as plain');
     expect(dead).toHaveLength(4);
     const calls = emu.proxy.forwardedByToken();
@@ -199,7 +199,7 @@ describe('the sender allowlist', () => {
       ]),
     );
     expect(nested.find((d) => d.info.origin?.envelope === 'sns>eventbridge')?.info.detail).toBe(
-      `SenderId "${FAUXQS_SENDER}" is not in ALLOWED_SENDERS; SNS topic "${unlisted}" is not in ALLOWED_SNS_TOPICS`,
+      `SenderId "${FAUXQS_SENDER}" is not in ALLOWED_SENDERS; an SNS topic of account ${unlisted.split(':')[4]} is not in ALLOWED_SNS_TOPICS`,
     );
     // A self-made EventBridge event sent straight to the queue: without TRUST_QUEUE_POLICY it needs its sender.
     const q2 = await queues('self-made');
@@ -210,6 +210,50 @@ describe('the sender allowlist', () => {
     ]);
     const calls = emu.proxy.forwardedByToken();
     expect([0, 1, 2].map((i) => calls.get(token(i)))).toEqual([undefined, undefined, undefined]);
+  });
+
+  it('with TRUST_QUEUE_POLICY a listed sender is still narrowed by the EventBridge lists, and a detail never quotes a SigningCertURL', async () => {
+    const q = await queues('narrowed');
+    const topic = await topicInto(sns, emu.sqs.client, `${q.name}-t`, q.source);
+    const machine = await createActivityMachine(emu.sfn.client, q.name);
+    const tasks = await startExecutionsWithTokens(emu.sfn.client, machine, 2);
+    const token = (i: number) => tasks[i]?.token ?? '';
+    // The sender is listed, but neither body is an EventBridge event; the second's SigningCertURL carries a token.
+    const forged = {
+      Type: 'Notification',
+      MessageId: randomUUID(),
+      TopicArn: topic,
+      Message: failure(token(1), 1),
+      Timestamp: '2026-12-05T12:00:00.000Z',
+      SignatureVersion: '1',
+      Signature: 'AAAA',
+      SigningCertURL: `https://example.com/${token(1)}`,
+    };
+    await publish(emu.sqs.client, q.source, [failure(token(0), 0), JSON.stringify(forged)]);
+    const dead = await relayUntilDrained(q, {
+      ALLOWED_SENDERS: FAUXQS_SENDER,
+      ALLOWED_SNS_TOPICS: topic,
+      ALLOWED_EVENTBRIDGE_SOURCES: 'com.example.orders',
+      TRUST_QUEUE_POLICY: 'true',
+    });
+    const narrowed = 'no outermost EventBridge envelope, and ALLOWED_EVENTBRIDGE_SOURCES is set';
+    expect(dead.map((d) => [d.info.reason, d.info.detail])).toEqual([
+      ['sender_not_allowed', narrowed],
+      ['sender_not_allowed', narrowed],
+    ]);
+    // Admitted by its topic, the notification's SigningCertURL is refused by its host alone.
+    const q2 = await queues('cert-url');
+    await publish(emu.sqs.client, q2.source, [JSON.stringify(forged)]);
+    const refused = await relayUntilDrained(q2, { ALLOWED_SNS_TOPICS: topic });
+    expect(refused.map((d) => [d.info.reason, d.info.detail])).toEqual([
+      [
+        'sns_signature_invalid',
+        'the SigningCertURL on host example.com is not an SNS certificate URL: the host is not sns.<region>.amazonaws.com',
+      ],
+    ]);
+    expect(JSON.stringify(refused[0]?.info)).not.toContain(token(1));
+    const calls = emu.proxy.forwardedByToken();
+    expect([0, 1].map((i) => calls.get(token(i)))).toEqual([undefined, undefined]);
   });
 
   it('SNS signatures: a signed notification passes, a tampered or unsigned one is dead-lettered', async () => {

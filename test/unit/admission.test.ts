@@ -114,7 +114,10 @@ describe('the allowlist', () => {
       ALLOWED_EVENTBRIDGE_ACCOUNTS: '111122223333',
       TRUST_QUEUE_POLICY: 'true',
     });
-    expect(a.judge(`${ROLE}:w`, origin(event), true)).toEqual({ allowed: true, via: 'sender' });
+    expect(a.judge(`${ROLE}:w`, origin(eb('com.example.orders', '111122223333')), true)).toEqual({
+      allowed: true,
+      via: 'sender',
+    });
     expect(a.judge('AIDASNSSERVICE', origin(sns(TOPIC)), true)).toEqual({ allowed: true, via: 'sns_topic' });
     expect(a.judge('AROAEVENTS:x', origin(eb('com.example.orders', '111122223333')), true)).toEqual({
       allowed: true,
@@ -126,11 +129,11 @@ describe('the allowlist', () => {
     });
     expect(a.judge(USER, origin(sns('arn:aws:sns:eu-west-1:999999999999:other')), true)).toEqual({
       allowed: false,
-      detail: `SenderId "${USER}" is not in ALLOWED_SENDERS; SNS topic "arn:aws:sns:eu-west-1:999999999999:other" is not in ALLOWED_SNS_TOPICS`,
+      detail: `SenderId "${USER}" is not in ALLOWED_SENDERS; an SNS topic of account 999999999999 is not in ALLOWED_SNS_TOPICS`,
     });
     const wrongAccount = a.judge(USER, origin(eb('com.example.orders', '999999999999')), true);
     expect(wrongAccount.allowed ? '' : wrongAccount.detail).toContain(
-      'EventBridge account "999999999999" is not in ALLOWED_EVENTBRIDGE_ACCOUNTS',
+      'EventBridge account 999999999999 is not in ALLOWED_EVENTBRIDGE_ACCOUNTS',
     );
   });
 
@@ -155,7 +158,7 @@ describe('the allowlist', () => {
     expect(only.judge('anyone', origin(ce('//orders/payments')), true).allowed).toBe(true);
     expect(only.judge('anyone', origin(ce('//billing/x')), true)).toEqual({
       allowed: false,
-      detail: 'CloudEvent source "//billing/x" is not in ALLOWED_CLOUDEVENT_SOURCES',
+      detail: 'the CloudEvent source is not in ALLOWED_CLOUDEVENT_SOURCES',
     });
     expect(only.judge('anyone', origin(event), true).allowed).toBe(false);
     // A body that never got as far as a CloudEvent keeps its poison reason.
@@ -186,7 +189,7 @@ describe('the deliverer decides', () => {
     const viaSns = judge(trusted, USER, sns('arn:aws:sns:eu-west-1:999999999999:other', allowedEb));
     expect(viaSns).toEqual({
       allowed: false,
-      detail: `SenderId "${USER}" is not in ALLOWED_SENDERS; SNS topic "arn:aws:sns:eu-west-1:999999999999:other" is not in ALLOWED_SNS_TOPICS`,
+      detail: `SenderId "${USER}" is not in ALLOWED_SENDERS; an SNS topic of account 999999999999 is not in ALLOWED_SNS_TOPICS`,
     });
     expect(judge(trusted, USER, ce(JSON.parse(allowedEb))).allowed).toBe(false);
     // Nor does an SNS notification from an allowed topic inside a self-made EventBridge event.
@@ -196,17 +199,25 @@ describe('the deliverer decides', () => {
     expect(parseEvent(inner)).not.toHaveProperty('snsNotification');
   });
 
-  it('without TRUST_QUEUE_POLICY an EventBridge rule narrows what a sender rule admits, and admits nothing alone', () => {
-    const narrowing = allowlist({ ALLOWED_SENDERS: ROLE, ALLOWED_EVENTBRIDGE_SOURCES: 'com.example.orders' });
-    // A self-made EventBridge event from a sender not on the list.
-    expect(judge(narrowing, USER, allowedEb)).toEqual({
-      allowed: false,
-      detail: `SenderId "${USER}" is not in ALLOWED_SENDERS`,
+  it.each([
+    ['without TRUST_QUEUE_POLICY', { TRUST_QUEUE_POLICY: undefined }],
+    ['with TRUST_QUEUE_POLICY', { TRUST_QUEUE_POLICY: 'true' as const }],
+  ])('%s an EventBridge rule narrows what a sender rule admits', (_name, trust) => {
+    const narrowing = allowlist({
+      ALLOWED_SENDERS: ROLE,
+      ALLOWED_EVENTBRIDGE_SOURCES: 'com.example.orders',
+      ...trust,
     });
+    // A self-made EventBridge event from a sender not on the list: admitted only when the policy is trusted.
+    expect(judge(narrowing, USER, allowedEb)).toEqual(
+      trust.TRUST_QUEUE_POLICY === 'true'
+        ? { allowed: true, via: 'eventbridge' }
+        : { allowed: false, detail: `SenderId "${USER}" is not in ALLOWED_SENDERS` },
+    );
     expect(judge(narrowing, `${ROLE}:events`, allowedEb)).toEqual({ allowed: true, via: 'sender' });
     expect(judge(narrowing, `${ROLE}:events`, eb('com.example.billing', JSON.parse(event)))).toEqual({
       allowed: false,
-      detail: 'EventBridge source "com.example.billing" is not in ALLOWED_EVENTBRIDGE_SOURCES',
+      detail: 'the EventBridge source is not in ALLOWED_EVENTBRIDGE_SOURCES',
     });
     expect(judge(narrowing, `${ROLE}:events`, event)).toEqual({
       allowed: false,
@@ -235,7 +246,7 @@ describe('SNS signatures', () => {
     );
     expect(await refused({ TopicArn: 'arn:aws:sns:eu-west-1:111122223333:other' })).toMatch(/^invalid/);
     expect(await refused({ Subject: 'added' })).toMatch(/^invalid/);
-    expect(await refused({ SignatureVersion: '3' })).toBe('invalid: SignatureVersion "3" is not 1 or 2');
+    expect(await refused({ SignatureVersion: '3' })).toBe('invalid: SignatureVersion is not "1" or "2"');
     expect(await refused({ Signature: undefined })).toBe('invalid: no Signature');
     expect(await refused({ Signature: 'EXAMPLE' })).toMatch(/^invalid: the SignatureVersion 2 signature/);
     expect(await refused({ Timestamp: undefined })).toBe('invalid: the signed field Timestamp is missing');
@@ -323,6 +334,24 @@ describe('SNS signatures', () => {
     expect(requests).toHaveLength(before);
   });
 
+  it.each([408, 429, 500, 503])(
+    'HTTP %i from the SNS host is an outage: retried after retryAfterMs, not refused for 10 min',
+    async (status) => {
+      let clock = 0;
+      let answer = () => new Response('', { status });
+      const certs = fetchedCerts({ fetch: async () => answer(), retryAfterMs: 1000, now: () => clock });
+      const n = signedNotification(event, TOPIC, cert.keyPem);
+      expect(await verifySnsSignature(n, certs)).toMatchObject({
+        ok: false,
+        kind: 'unavailable',
+        detail: expect.stringContaining(`HTTP ${status}`),
+      });
+      clock = 1500;
+      answer = () => new Response(cert.certPem, { status: 200 });
+      expect(await verifySnsSignature(n, certs)).toEqual({ ok: true });
+    },
+  );
+
   it('keep the certificate and failure caches at their bound, however many URLs senders write', async () => {
     let clock = 0;
     const certs = fetchedCerts({
@@ -402,6 +431,58 @@ describe('admission', () => {
       sns_signatures: 'verified',
       trust_queue_policy: false,
       sns_cert_last_error: { detail: expect.stringContaining('HTTP 500') },
+    });
+  });
+
+  it('never quotes sender-written text in a detail (a token could ride in it)', async () => {
+    const TOKEN = 'AAAAKgAAAAIAAAAAAAAAAXJ1bmF3YXlUb2tlbnRoYXRtdXN0bm90bGVhaw';
+    const settings = admissionFromEnv({
+      ALLOWED_SENDERS: ROLE,
+      ALLOWED_SNS_TOPICS: TOPIC,
+      ALLOWED_EVENTBRIDGE_SOURCES: 'com.example.orders',
+      ALLOWED_EVENTBRIDGE_ACCOUNTS: '111122223333',
+      ALLOWED_CLOUDEVENT_SOURCES: '//orders/*',
+      TRUST_QUEUE_POLICY: 'true',
+    }).settings;
+    if (settings === undefined) throw new Error('no settings');
+    const fetched = fetchedCerts({ fetch: async () => new Response('', { status: 404 }) });
+    const certsFor = new Admission(new Allowlist(settings.allowlist), { certs: fetched, logger });
+    const detailOf = async (body: unknown, sender = USER) => {
+      const text = JSON.stringify(body);
+      const m = message(text, sender);
+      const evidence = await certsFor.admit(m, parseEvent(text));
+      return evidence !== undefined && 'detail' in evidence ? evidence.detail : 'admitted';
+    };
+    const ce = (source: string) => ({ specversion: '1.0', id: '1', source, type: 't', data: JSON.parse(event) });
+    const signed = signedNotification(JSON.stringify(ce('//orders/a')), TOPIC, cert.keyPem);
+    const details = [
+      await detailOf({ ...signed, SigningCertURL: `https://example.com/${TOKEN}` }),
+      await detailOf({
+        ...signed,
+        SigningCertURL: `https://sns.us-east-1.amazonaws.com/SimpleNotificationService-${TOKEN.slice(0, 60)}.pem`,
+      }),
+      await detailOf({ ...signed, SignatureVersion: TOKEN }),
+      await detailOf({ Type: 'Notification', TopicArn: `arn:aws:sns:eu-west-1:111122223333:${TOKEN}`, Message: event }),
+      await detailOf({ Type: 'Notification', TopicArn: TOKEN, Message: event }),
+      await detailOf({ 'detail-type': 'x', source: TOKEN, account: TOKEN, detail: JSON.parse(event) }),
+      await detailOf({ 'detail-type': 'x', source: 'com.example.orders', account: '111122223333', detail: ce(TOKEN) }),
+      await detailOf(ce(TOKEN), `${ROLE}:w`),
+    ];
+    expect(details).toEqual([
+      expect.stringContaining('the SigningCertURL on host example.com is not an SNS certificate URL'),
+      expect.stringContaining('fetching the certificate on host sns.us-east-1.amazonaws.com failed: HTTP 404'),
+      'SignatureVersion is not "1" or "2"',
+      `SenderId "${USER}" is not in ALLOWED_SENDERS; an SNS topic of account 111122223333 is not in ALLOWED_SNS_TOPICS`,
+      `SenderId "${USER}" is not in ALLOWED_SENDERS; the SNS TopicArn (not a topic ARN) is not in ALLOWED_SNS_TOPICS`,
+      `SenderId "${USER}" is not in ALLOWED_SENDERS; the EventBridge source is not in ALLOWED_EVENTBRIDGE_SOURCES; the EventBridge account (not a 12-digit id) is not in ALLOWED_EVENTBRIDGE_ACCOUNTS`,
+      'the CloudEvent source is not in ALLOWED_CLOUDEVENT_SOURCES',
+      'no outermost EventBridge envelope, and ALLOWED_EVENTBRIDGE_SOURCES is set',
+    ]);
+    for (const d of details) expect(d).not.toContain(TOKEN.slice(0, 16));
+    const badCe = parseEvent(JSON.stringify({ ...ce('//orders/a'), specversion: TOKEN, datacontenttype: TOKEN }));
+    expect(badCe).toMatchObject({
+      ok: false,
+      detail: 'CloudEvent "specversion" must be "1.0", got a 58-character string',
     });
   });
 });

@@ -94,6 +94,87 @@ describe('the source queue policy', () => {
     });
   });
 
+  describe('counts only what keeps others out (a review found key-only reading)', () => {
+    const check = (...statements: unknown[]) => policyCheck(readPolicy(policy(...statements)), trustEventBridge);
+    const deny = (extra: Record<string, unknown>) => ({ ...denyOthers, ...extra });
+    const OWN = '111122223333';
+
+    it.each([
+      ['D: a Deny of the rule itself (not negated)', deny({ Condition: { ArnEquals: { 'aws:SourceArn': RULE } } })],
+      ['E: NotAction sqs:SendMessage', { ...deny({ NotAction: 'sqs:SendMessage' }), Action: undefined }],
+      [
+        'I: a second condition that must also hold',
+        deny({
+          Condition: { ArnNotEquals: { 'aws:SourceArn': RULE }, Bool: { 'aws:SecureTransport': 'false' } },
+        }),
+      ],
+      [
+        'J: a Deny of one other account',
+        deny({ Condition: { StringEquals: { 'aws:PrincipalAccount': '999999999999' } } }),
+      ],
+      ['an IfExists form', deny({ Condition: { ArnNotEqualsIfExists: { 'aws:SourceArn': RULE } } })],
+      ['a rule the Allow does not pin', deny({ Condition: { ArnNotEquals: { 'aws:SourceArn': `${RULE}-2` } } })],
+      [
+        'any rule of any account',
+        deny({ Condition: { ArnNotLike: { 'aws:SourceArn': 'arn:aws:events:*:*:rule/*' } } }),
+      ],
+      ['another principal', deny({ Principal: { AWS: 'arn:aws:iam::111122223333:root' } })],
+      ['NotPrincipal', { ...deny({ NotPrincipal: { AWS: 'arn:aws:iam::111122223333:root' } }), Principal: undefined }],
+      ['only ReceiveMessage', deny({ Action: 'sqs:ReceiveMessage' })],
+      [
+        'two keys in one block',
+        deny({ Condition: { ArnNotEquals: { 'aws:SourceArn': RULE, 'aws:SourceAccount': OWN } } }),
+      ],
+    ])('a Deny that does not keep others out: %s → warn', (_name, statement) => {
+      expect(readPolicy(policy(pinned, statement)).deniesOthers).toBe(false);
+      expect(check(pinned, statement)).toMatchObject({ level: 'warn' });
+    });
+
+    it('counts a Deny that leaves out only what the Allow pins', () => {
+      expect(check(pinned, deny({ Condition: { ArnNotLike: { 'aws:SourceArn': [RULE] } } }))).toMatchObject({
+        level: 'ok',
+      });
+      const byAccount = send({ Principal: events, Condition: { StringEquals: { 'aws:SourceAccount': OWN } } });
+      const denyByAccount = deny({
+        Principal: { AWS: '*' },
+        Condition: { StringNotEquals: { 'aws:SourceAccount': OWN } },
+      });
+      expect(check(byAccount, denyByAccount)).toMatchObject({ level: 'ok' });
+    });
+
+    it.each([
+      [
+        "A0: ArnLike any account's rule",
+        { Principal: '*', Condition: { ArnLike: { 'aws:SourceArn': 'arn:aws:events:*:*:rule/*' } } },
+      ],
+      [
+        'C0: everyone but the own account',
+        { Principal: { AWS: '*' }, Condition: { StringNotEquals: { 'aws:PrincipalAccount': OWN } } },
+      ],
+      ['ArnEqualsIfExists', { Principal: '*', Condition: { ArnEqualsIfExists: { 'aws:SourceArn': RULE } } }],
+      ['Null aws:SourceArn', { Principal: '*', Condition: { Null: { 'aws:SourceArn': 'true' } } }],
+      [
+        'a rule name with a wildcard',
+        { Principal: '*', Condition: { ArnLike: { 'aws:SourceArn': `${RULE.slice(0, -3)}*` } } },
+      ],
+      ['an account with a wildcard', { Principal: '*', Condition: { StringLike: { 'aws:SourceAccount': '1111*' } } }],
+    ])('an Allow that pins nobody counts as open: %s', (_name, extra) => {
+      const report = readPolicy(policy(send({ Sid: 'x', ...extra }), denyOthers));
+      expect(report.openToEveryone).toEqual(['x']);
+      expect(report.services).toEqual([]);
+      expect(check(send({ Sid: 'x', ...extra }), pinned, denyOthers)).toMatchObject({ level: 'error' });
+      const service = readPolicy(policy(send({ ...extra, Principal: events })));
+      expect(service.services).toEqual([{ principal: 'events.amazonaws.com', pinned: false }]);
+    });
+
+    it('a region wildcard still pins the rule', () => {
+      const anyRegion = RULE.replace('eu-west-1', '*');
+      const allow = send({ Principal: events, Condition: { ArnLike: { 'aws:SourceArn': anyRegion } } });
+      const only = deny({ Condition: { ArnNotLike: { 'aws:SourceArn': anyRegion } } });
+      expect(check(allow, only)).toMatchObject({ level: 'ok' });
+    });
+  });
+
   it('reports server-side encryption on both queues', () => {
     expect(sseOf({ SqsManagedSseEnabled: 'true' })).toBe('SSE-SQS');
     expect(sseOf({ KmsMasterKeyId: 'alias/relay' })).toBe('SSE-KMS');

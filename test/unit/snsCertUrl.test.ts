@@ -35,6 +35,10 @@ const TABLE: [string, boolean][] = [
   [`https://sns.us-east-1.amazonaws.com@attacker.example/${PEM}`, false],
   [`https://sns.us-east-1.amazonaws.com/${PEM}?x=1`, false],
   [`https://sns.us-east-1.amazonaws.com/${PEM}#x`, false],
+  // An empty query or fragment parses to none: refused by the text.
+  [`https://sns.us-east-1.amazonaws.com/${PEM}?`, false],
+  [`https://sns.us-east-1.amazonaws.com/${PEM}#`, false],
+  [`https://sns.us-east-1.amazonaws.com/${PEM}?#`, false],
   [`https://sns.us-east-1.amazonaws.com/other/${PEM}`, false],
   [`https://sns.us-east-1.amazonaws.com/%53impleNotificationService-1.pem`, false],
   [`https://sns.us-east-1.amazonaws.com.attacker.example/${PEM}`, false],
@@ -65,6 +69,27 @@ describe('SNS certificate URLs', () => {
       ok: false,
       detail: expect.stringContaining('the host is not sns.<region>.amazonaws.com'),
     });
+  });
+});
+
+describe('a refused SigningCertURL', () => {
+  const TOKEN = 'AAAAKgAAAAIAAAAAAAAAAXJ1bmF3YXlUb2tlbnRoYXRtdXN0bm90bGVhaw';
+  it.each([
+    [`https://example.com/${TOKEN}`, 'on host example.com'],
+    [`https://example.com/x.pem?t=${TOKEN}`, 'on host example.com'],
+    [
+      `https://sns.us-east-1.amazonaws.com/SimpleNotificationService-${TOKEN}.pem#`,
+      'on host sns.us-east-1.amazonaws.com',
+    ],
+    [`http://${TOKEN}.example.com/`, 'on host <redacted>.example.com'],
+    [`not a url ${TOKEN}`, 'that is not a URL'],
+    [`https://example.com/${TOKEN.repeat(40)}`, 'on host example.com'],
+  ])('names the host only, never the sender-written text (case %#)', (url, host) => {
+    const checked = snsCertUrl(url);
+    expect(checked.ok).toBe(false);
+    const detail = checked.ok ? '' : checked.detail;
+    expect(detail).toContain(`the SigningCertURL ${host} is not an SNS certificate URL`);
+    expect(detail).not.toContain(TOKEN.slice(0, 20));
   });
 });
 
