@@ -1,5 +1,6 @@
 import type { RedisClient } from '../redis.js';
 import { RedisKeys } from './redisKeys.js';
+import { legacyReadUntil } from './redisLegacy.js';
 import type { ClaimResult, DedupStore } from './store.js';
 
 // Atomic, for any number of tokens at once (of one slot, on a cluster). ARGV[1] is how many done
@@ -84,8 +85,8 @@ export interface RedisStoreOptions {
  * Upgrading from the layout before (`<prefix>tok:{<sha256>}` = `done` or `c:<owner>`): each claim
  * also reads its token's old key, in the same round trip (pipelined), and an old `done` or another
  * replica's old claim wins. Old keys expire within their DEDUP_TTL_SECONDS, so the read stops by
- * itself one TTL after the first relay of this layout started (`<prefix>layout2-since`, written
- * once: see `startLegacyWindow`); the code can go in a release once every deployment has run this
+ * itself one TTL after the first relay of this layout started, and never starts where there were
+ * no old keys (redisLegacy.ts); the code can go in a release once every deployment has run this
  * one for a TTL. An old-version replica still running during a rollout does not see new claims: a copy
  * it takes at the same moment can be sent twice and is answered TaskTimedOut.
  */
@@ -113,14 +114,16 @@ export class RedisDedupStore implements DedupStore {
   }
 
   /**
-   * Learns when the first relay of this layout started (written once, never expiring: one small
-   * key), and reads the old layout until one TTL after. Call it once Redis answers.
+   * Learns whether and until when to read the old layout (redisLegacy.ts). Call it once Redis
+   * answers; until then the store reads it.
    */
   async startLegacyWindow(): Promise<number> {
-    const key = this.#keys.layoutSince;
-    await this.#redis.set(key, String(this.#now()), 'NX');
-    const since = Number(await this.#redis.get(key));
-    this.#readLegacyUntilMs = (Number.isFinite(since) ? since : this.#now()) + this.#keys.ttlMs;
+    this.#readLegacyUntilMs = await legacyReadUntil(this.#redis, {
+      marker: this.#keys.layoutSince,
+      legacyPattern: this.#keys.legacyPattern,
+      ttlMs: this.#keys.ttlMs,
+      nowMs: this.#now(),
+    });
     return this.#readLegacyUntilMs;
   }
 

@@ -49,12 +49,15 @@ export class RedisKeys {
   /** How many windows a claim looks in: every window a record done since TTL ago can have expiry in. */
   readonly lookups: number;
   readonly ttlMs: number;
-  /** When the first relay of this layout started (ms since the epoch): the old layout is read for one TTL after. */
+  /** When the first relay of this layout started and whether it found old keys (redisLegacy.ts). */
   readonly layoutSince: string;
+  /** SCAN pattern of the layout before. */
+  readonly legacyPattern: string;
 
   constructor(prefix: string, ttlMs: number) {
     this.#prefix = prefix;
     this.layoutSince = `${prefix}layout2-since`;
+    this.legacyPattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}tok:*`;
     this.ttlMs = ttlMs;
     this.#log2 = windowLog2(ttlMs);
     this.#windowS = 2 ** this.#log2;

@@ -5,14 +5,14 @@
  */
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RedisDedupStore } from '../../src/dedup/redis.js';
 import { createLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics.js';
 import { createRedis } from '../../src/redis.js';
 import { readEviction } from '../../src/redisEviction.js';
 import { createSharedState } from '../../src/stores.js';
-import { testRedis, uniquePrefix } from '../support/redis.js';
+import { uniquePrefix } from '../support/redis.js';
 import { bytesPerDoneToken, fakeTokenHash, legacyBytesPerDoneToken, writeLegacyDone } from '../support/redisBytes.js';
 import { type RedisServer, startRedisServer } from '../support/redisServer.js';
 import { waitFor } from '../support/wait.js';
@@ -51,14 +51,15 @@ const cluster = createRedis(
   { url: inject('redisCluster').url, cluster: true, caFile: undefined, username: undefined, password: undefined },
   createLogger('silent'),
 );
-const standalone = testRedis();
-afterAll(() => {
-  cluster.disconnect();
-  standalone.disconnect();
+afterAll(() => cluster.disconnect());
+// A server of its own, holding only what the version before wrote (the SCAN looks for it).
+let standalone: Redis | undefined;
+beforeAll(async () => {
+  standalone = await ownServer();
 });
 
 describe.each([
-  ['standalone', () => standalone],
+  ['standalone', () => standalone as Redis],
   ['cluster', () => cluster],
 ] as const)('upgrade from the key layout before (%s)', (_name, client) => {
   it('sees tokens done under the old layout as done, and old claims as busy, for one TTL', async () => {
@@ -86,6 +87,48 @@ describe.each([
     const later = new RedisDedupStore(client(), prefix, { now: () => until + 1 });
     expect(await later.startLegacyWindow()).toBe(until);
     expect(await later.claim(oldDone, 'new', 10_000)).toBe('claimed');
+
+    // A deployment that never had the old layout does not read it (no extra command per claim).
+    const freshPrefix = uniquePrefix();
+    const fresh2 = new RedisDedupStore(client(), freshPrefix);
+    expect(await fresh2.startLegacyWindow()).toBe(0);
+    await writeLegacyDone(client(), freshPrefix, oldDone, 60_000);
+    expect(await fresh2.claim(oldDone, 'new', 10_000)).toBe('claimed');
+  });
+});
+
+describe('upgrade, through the relay start-up', () => {
+  it('a relay started on a Redis holding only old-layout records sees them as done', async () => {
+    const old = await ownServer();
+    const prefix = 'sfn-relay:';
+    const hashes = Array.from({ length: 50 }, (_, i) => fakeTokenHash('upgrade', i));
+    for (const h of hashes) await writeLegacyDone(old, prefix, h, 86_400_000);
+    const shared = await createSharedState(
+      {
+        redis: {
+          url: `redis://127.0.0.1:${old.options.port}`,
+          cluster: false,
+          caFile: undefined,
+          username: undefined,
+          password: undefined,
+        },
+        keyPrefix: prefix,
+        rateLimitPerSecond: 0,
+        memoryMegabytes: 8,
+        dedupTtlSeconds: 86_400,
+      },
+      createLogger('silent'),
+      createMetrics({ defaultMetrics: false }),
+    );
+    try {
+      await waitFor('the layout marker', async () => (await old.get(`${prefix}layout2-since`)) !== null);
+      expect(await old.get(`${prefix}layout2-since`)).toMatch(/^\d+:1$/);
+      const answers = await Promise.all(hashes.map((h) => shared.dedup.claim(h, 'new-relay', 10_000)));
+      expect(answers).toEqual(hashes.map(() => 'done'));
+      expect(await shared.dedup.claim(fakeTokenHash('upgrade', 50), 'new-relay', 10_000)).toBe('claimed');
+    } finally {
+      await shared.close();
+    }
   });
 });
 
