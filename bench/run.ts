@@ -19,6 +19,7 @@ import { startRedisServer } from '../test/support/redisServer.js';
 import { renderChart } from './chart.js';
 import { end, failIfItDies, onEnd, track } from './children.js';
 import { type DedupRow, dedupRow, type StartupRow, startupRows } from './lean.js';
+import { type BytesRow, bytesRow } from './redisMemory.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
@@ -490,6 +491,14 @@ async function main(): Promise<void> {
     lean = { startup, dedup: await dedupRow(QUICK ? 200_000 : 1_000_000) };
   }
 
+  const runBytes = ONLY === undefined || 'bytes'.includes(ONLY) || ONLY.includes('bytes');
+  let bytes: BytesRow | undefined;
+  if (runBytes && redisUrls !== undefined) {
+    process.stderr.write('[bytes] bytes per done token: memory, Redis standalone and cluster…\n');
+    const measured = lean === undefined ? undefined : (lean.dedup.tableMiB * 1024 * 1024) / lean.dedup.entries;
+    bytes = await bytesRow(redisUrls, QUICK ? 100_000 : 400_000, measured);
+  }
+
   const ratios = {
     relayVsNaive: (relay?.eventsPerSecond ?? 0) / (naive?.eventsPerSecond ?? 1),
     relayVsParallelBest: (relay?.eventsPerSecond ?? 0) / (parallelBest?.eventsPerSecond ?? 1),
@@ -530,6 +539,11 @@ async function main(): Promise<void> {
           ),
           `dedup store, ${lean.dedup.entries.toLocaleString('en-US')} done-records: ${lean.dedup.tableMiB} MiB of typed arrays, ${lean.dedup.heapAddedMiB} MiB added to heap + array buffers; longest sweep call ${lean.dedup.longestSweepPauseMs} ms, event-loop max delay ${lean.dedup.eventLoopMaxDelayMs} ms while they expire`,
         ]),
+    ...(bytes === undefined
+      ? []
+      : [
+          `bytes per done token (${bytes.tokens.toLocaleString('en-US')} tokens): in process ${bytes.memory}, Redis standalone ${bytes.standalone}, Redis cluster ${bytes.cluster} (used_memory growth; the key layout before: ${bytes.standaloneLayoutBefore})`,
+        ]),
     `latency publish → SendTaskFailure at ${latency.rate}/s (${latency.samples} events): p50 ${fmt(latency.p50, 1)} ms, p95 ${fmt(latency.p95, 1)} ms, p99 ${fmt(latency.p99, 1)} ms (first, warm-up second: p99 ${fmt(latency.firstSecondP99, 1)} ms)`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
@@ -553,6 +567,7 @@ async function main(): Promise<void> {
     ratios,
     latency,
     lean,
+    bytesPerDoneToken: bytes,
     relayNodeFlags: RELAY_FLAGS,
     runs,
     seconds: (Date.now() - started) / 1000,

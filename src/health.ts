@@ -74,6 +74,7 @@ export function healthChecks(config: Config, p: HealthParts): { live: () => Chec
           ...(p.redisStatus?.lastCommandError === undefined
             ? {}
             : { redis_last_command_error: p.redisStatus.lastCommandError }),
+          ...(p.redisStatus?.eviction === undefined ? {} : { redis_eviction: p.redisStatus.eviction }),
           in_flight: p.relay.inFlight,
           ...(p.admission === undefined ? {} : { admission: p.admission.health }),
           ...(p.preflight.security === undefined ? {} : { queue_security: p.preflight.security }),

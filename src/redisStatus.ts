@@ -6,6 +6,7 @@
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { redisErrorCode } from './redisErrors.js';
+import type { EvictionReport } from './redisEviction.js';
 
 const LOG_EVERY_MS = 60_000;
 
@@ -15,6 +16,7 @@ export class RedisStatus {
   readonly #now: () => number;
   readonly #lastLogged = new Map<string, number>();
   #last: { code: string; at: string; where: string } | undefined;
+  #eviction: EvictionReport | undefined;
 
   constructor(logger: Logger, metrics: Metrics, now: () => number = Date.now) {
     this.#logger = logger;
@@ -25,6 +27,21 @@ export class RedisStatus {
   /** The last command error, for `/readyz`. */
   get lastCommandError(): { code: string; at: string; where: string } | undefined {
     return this.#last;
+  }
+
+  /** What the server does with the relay's records when full (redisEviction.ts), for `/readyz`. */
+  get eviction(): EvictionReport | undefined {
+    return this.#eviction;
+  }
+
+  /** One line when first read and whenever the answer changes (a reconnect may reach another server). */
+  setEviction(r: EvictionReport): void {
+    const before = this.#eviction;
+    if (before !== undefined && before.policy === r.policy && before.verdict === r.verdict) return;
+    this.#eviction = r;
+    const fields = { policy: r.policy ?? null, verdict: r.verdict };
+    if (r.verdict === 'keeps') this.#logger.info(fields, `redis eviction: ${r.meaning}`);
+    else this.#logger.warn(fields, `redis eviction: ${r.meaning}`);
   }
 
   commandError(where: 'dedup' | 'rate_limit', err: unknown): void {

@@ -65,6 +65,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       keyPrefix: config.dedupKeyPrefix,
       rateLimitPerSecond: config.rateLimitPerSecond,
       memoryMegabytes: config.dedupMemoryMaxMb,
+      dedupTtlSeconds: config.dedupTtlSeconds,
     },
     logger,
     metrics,

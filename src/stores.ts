@@ -26,6 +26,8 @@ export interface SharedSettings {
   rateLimitPerSecond: number;
   /** DEDUP_MEMORY_MAX_MB: the in-process done-records' budget. */
   memoryMegabytes: number;
+  /** DEDUP_TTL_SECONDS: sizes the Redis store's windows (src/dedup/redisKeys.ts). */
+  dedupTtlSeconds: number;
 }
 
 /**
@@ -55,9 +57,10 @@ export async function createSharedState(s: SharedSettings, logger: Logger, metri
   if (s.redis !== undefined) {
     const settings = s.redis;
     // ioredis is loaded only when Redis is configured.
-    const [{ connectRedis, createRedis }, { RedisDedupStore }] = await Promise.all([
+    const [{ connectRedis, createRedis }, { RedisDedupStore }, { readEviction }] = await Promise.all([
       import('./redis.js'),
       import('./dedup/redis.js'),
+      import('./redisEviction.js'),
     ]);
     redis = createRedis(settings, logger);
     const status = new RedisStatus(logger, metrics);
@@ -69,7 +72,16 @@ export async function createSharedState(s: SharedSettings, logger: Logger, metri
       throw err;
     }
     const client = redis;
-    dedup = new FallbackDedupStore(new RedisDedupStore(client, s.keyPrefix), memory, {
+    // On every (re)connection: what a full Redis does with the records (said when it changes), and
+    // until when to read the key layout before this one (src/dedup/redis.ts).
+    const store = new RedisDedupStore(client, s.keyPrefix, { ttlMs: s.dedupTtlSeconds * 1000 });
+    const onReady = () => {
+      void readEviction(client).then((r) => status.setEviction(r));
+      store.startLegacyWindow().catch(() => undefined);
+    };
+    client.on('ready', onReady);
+    if (client.status === 'ready') onReady();
+    dedup = new FallbackDedupStore(store, memory, {
       // On a cluster, every primary must answer: one that is down (before its replica takes over)
       // holds slots the relay's keys hash to.
       probe: () =>

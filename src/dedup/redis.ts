@@ -1,23 +1,38 @@
 import type { RedisClient } from '../redis.js';
+import { RedisKeys } from './redisKeys.js';
+import { legacyReadUntil } from './redisLegacy.js';
 import type { ClaimResult, DedupStore } from './store.js';
 
-// Atomic, for any number of keys at once (of one slot, on a cluster): a claim is taken only if the
-// hash is free or already ours. ARGV holds owner and lease for each key in turn.
+// Atomic, for any number of tokens at once (of one slot, on a cluster). ARGV[1] is how many done
+// hashes each token brings after its claim key; then field, owner and lease for each token in turn.
+// A token done in any of its hashes is 'done'; else the claim is taken if free or already ours.
 const CLAIM = `
+local m = tonumber(ARGV[1])
 local out = {}
-for i, key in ipairs(KEYS) do
-  local owner, lease = ARGV[2 * i - 1], ARGV[2 * i]
-  local v = redis.call('GET', key)
-  if not v or v == owner then
-    redis.call('SET', key, owner, 'PX', lease)
-    out[i] = 'claimed'
-  elseif v == 'done' then
-    out[i] = 'done'
-  else
-    out[i] = 'busy'
+for i = 1, #KEYS / (m + 1) do
+  local base, a = (i - 1) * (m + 1), 2 + (i - 1) * 3
+  local field, owner, lease = ARGV[a], ARGV[a + 1], ARGV[a + 2]
+  for j = base + 2, base + m + 1 do
+    if redis.call('HEXISTS', KEYS[j], field) == 1 then out[i] = 'done' break end
+  end
+  if not out[i] then
+    local v = redis.call('GET', KEYS[base + 1])
+    if not v or v == owner then
+      redis.call('SET', KEYS[base + 1], owner, 'PX', lease)
+      out[i] = 'claimed'
+    else
+      out[i] = 'busy'
+    end
   end
 end
 return out`;
+
+// The record into its window's hash (which expires at the window's end); the claim is over.
+const COMPLETE = `
+redis.call('HSET', KEYS[1], ARGV[1], 1)
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+redis.call('DEL', KEYS[2])
+return 1`;
 
 // Compare-and-delete: a slow replica must not drop a claim that has since passed to another.
 const RELEASE = `
@@ -37,54 +52,84 @@ return n`;
 
 interface Scripts {
   relayClaim(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<string[]>;
-  relayClaimOne(key: string, owner: string, leaseMs: number): Promise<string[]>;
+  relayClaimOne(...keysThenArgs: (string | number)[]): Promise<string[]>;
+  relayComplete(hashKey: string, claimKey: string, field: string, expiresAtMs: number): Promise<number>;
   relayRelease(key: string, owner: string): Promise<number>;
   relayRenew(key: string, owner: string, leaseMs: number): Promise<number>;
   relayFail(key: string, ttlMs: number): Promise<number>;
 }
 
 interface PendingClaim {
-  key: string;
+  hash: string;
   owner: string;
   leaseMs: number;
   resolve: (r: ClaimResult) => void;
   reject: (err: unknown) => void;
 }
 
+export interface RedisStoreOptions {
+  /** DEDUP_TTL_SECONDS in ms: the longest a done record is kept (it sizes the windows). */
+  ttlMs?: number;
+  /** Read the keys of versions before the hashed layout until then (ms since the epoch; see the class comment). */
+  readLegacyUntilMs?: number;
+  now?: () => number;
+}
+
 /**
- * The store shared by replicas. Keys are `<prefix>tok:{<sha256 of the token>}` (claims and done
- * records) and `<prefix>fail:{<sha256>}` (failures of the message's own); the braces are a hash
- * tag, so a token's keys live in one slot of a cluster. Values are `c:<owner>` while claimed and
- * `done` after; Redis expiry does the lease and the TTL. The claims made in one tick (a receive
- * batch claims its tokens together) go to a standalone server as one script call; on a cluster,
- * as one single-key script call each, which ioredis pipelines per node — every script call
- * touches one slot, so no CROSSSLOT.
+ * The store shared by replicas, in the layout redisKeys.ts describes: done records as fields of
+ * per-shard, per-window hashes; claims (`<prefix>c{shard}<id>` = owner, expiring with the lease)
+ * and failure counts (`<prefix>f{shard}<id>`) one key each. The claims made in one tick (a receive
+ * batch claims its tokens together) go to a standalone server as one script call; on a cluster, as
+ * one call per token (all its keys share the shard's hash tag), which ioredis pipelines per node.
+ *
+ * Upgrading from the layout before (`<prefix>tok:{<sha256>}` = `done` or `c:<owner>`): each claim
+ * also reads its token's old key, in the same round trip (pipelined), and an old `done` or another
+ * replica's old claim wins. Old keys expire within their DEDUP_TTL_SECONDS, so the read stops by
+ * itself one TTL after the first relay of this layout started, and never starts where there were
+ * no old keys (redisLegacy.ts); the code can go in a release once every deployment has run this
+ * one for a TTL. An old-version replica still running during a rollout does not see new claims: a copy
+ * it takes at the same moment can be sent twice and is answered TaskTimedOut.
  */
 export class RedisDedupStore implements DedupStore {
   readonly kind = 'redis' as const;
   readonly #redis: RedisClient & Scripts;
-  readonly #prefix: string;
+  readonly #keys: RedisKeys;
+  #readLegacyUntilMs: number;
+  readonly #now: () => number;
   #pending: PendingClaim[] = [];
 
-  constructor(redis: RedisClient, prefix: string) {
+  constructor(redis: RedisClient, prefix: string, o: RedisStoreOptions = {}) {
+    this.#keys = new RedisKeys(prefix, o.ttlMs ?? 86_400_000);
+    this.#readLegacyUntilMs = o.readLegacyUntilMs ?? Number.POSITIVE_INFINITY;
+    this.#now = o.now ?? Date.now;
     redis.defineCommand('relayClaim', { lua: CLAIM });
-    // The same script for one key: on a cluster, ioredis routes (and auto-pipelines per node) a
+    // The same script for one token: on a cluster, ioredis routes (and auto-pipelines per node) a
     // script by its declared keys, which a variable key count does not give it.
-    redis.defineCommand('relayClaimOne', { numberOfKeys: 1, lua: CLAIM });
+    redis.defineCommand('relayClaimOne', { numberOfKeys: this.#keys.lookups + 1, lua: CLAIM });
+    redis.defineCommand('relayComplete', { numberOfKeys: 2, lua: COMPLETE });
     redis.defineCommand('relayRelease', { numberOfKeys: 1, lua: RELEASE });
     redis.defineCommand('relayRenew', { numberOfKeys: 1, lua: RENEW });
     redis.defineCommand('relayFail', { numberOfKeys: 1, lua: FAIL });
     this.#redis = redis as RedisClient & Scripts;
-    this.#prefix = prefix;
   }
 
-  #key(hash: string): string {
-    return `${this.#prefix}tok:{${hash}}`;
+  /**
+   * Learns whether and until when to read the old layout (redisLegacy.ts). Call it once Redis
+   * answers; until then the store reads it.
+   */
+  async startLegacyWindow(): Promise<number> {
+    this.#readLegacyUntilMs = await legacyReadUntil(this.#redis, {
+      marker: this.#keys.layoutSince,
+      legacyPattern: this.#keys.legacyPattern,
+      ttlMs: this.#keys.ttlMs,
+      nowMs: this.#now(),
+    });
+    return this.#readLegacyUntilMs;
   }
 
   claim(hash: string, owner: string, leaseMs: number): Promise<ClaimResult> {
     return new Promise((resolve, reject) => {
-      this.#pending.push({ key: this.#key(hash), owner: `c:${owner}`, leaseMs, resolve, reject });
+      this.#pending.push({ hash, owner, leaseMs, resolve, reject });
       if (this.#pending.length === 1) queueMicrotask(() => this.#flush());
     });
   }
@@ -92,23 +137,48 @@ export class RedisDedupStore implements DedupStore {
   #flush(): void {
     const batch = this.#pending;
     this.#pending = [];
+    const now = this.#now();
+    const m = this.#keys.lookups;
+    const parts = batch.map((c) => {
+      const k = this.#keys.token(c.hash);
+      return { keys: [k.claim, ...this.#keys.doneHashes(k.tag, now)], args: [k.field, c.owner, c.leaseMs], k };
+    });
+    const legacy = now < this.#readLegacyUntilMs ? parts.map((p) => this.#redis.get(p.k.legacy)) : [];
     if (!this.#redis.isCluster) {
-      this.#settle(
-        batch,
-        this.#redis.relayClaim(batch.length, ...batch.map((c) => c.key), ...batch.flatMap((c) => [c.owner, c.leaseMs])),
+      const answer = this.#redis.relayClaim(
+        parts.length * (m + 1),
+        ...parts.flatMap((p) => p.keys),
+        m,
+        ...parts.flatMap((p) => p.args),
       );
+      this.#settle(batch, answer, legacy);
       return;
     }
-    for (const c of batch) this.#settle([c], this.#redis.relayClaimOne(c.key, c.owner, c.leaseMs));
+    batch.forEach((c, i) => {
+      const p = parts[i];
+      if (p === undefined) return;
+      this.#settle([c], this.#redis.relayClaimOne(...p.keys, m, ...p.args), legacy.slice(i, i + 1));
+    });
   }
 
-  #settle(batch: PendingClaim[], answer: Promise<string[]>): void {
-    answer.then(
-      (results) => {
+  #settle(batch: PendingClaim[], answer: Promise<string[]>, legacy: Promise<string | null>[]): void {
+    Promise.all([answer, Promise.all(legacy)]).then(
+      ([results, old]) => {
         batch.forEach((c, i) => {
           const r = results[i];
-          if (r === 'claimed' || r === 'done' || r === 'busy') c.resolve(r);
-          else c.reject(new Error(`unexpected claim answer from Redis: ${String(r)}`));
+          if (r !== 'claimed' && r !== 'done' && r !== 'busy') {
+            c.reject(new Error(`unexpected claim answer from Redis: ${String(r)}`));
+            return;
+          }
+          const before = legacyAnswer(old[i]);
+          if (r !== 'claimed' || before === undefined) {
+            c.resolve(r);
+            return;
+          }
+          // The old layout says done, or an old replica holds it: give back the claim just taken
+          // (if this fails, the lease ends it).
+          this.release(c.hash, c.owner).catch(() => undefined);
+          c.resolve(before);
         });
       },
       (err: unknown) => {
@@ -118,21 +188,30 @@ export class RedisDedupStore implements DedupStore {
   }
 
   async complete(hash: string, ttlMs: number): Promise<void> {
-    await this.#redis.set(this.#key(hash), 'done', 'PX', ttlMs);
+    const k = this.#keys.token(hash);
+    const target = this.#keys.doneHash(k.tag, this.#now(), ttlMs);
+    await this.#redis.relayComplete(target.key, k.claim, k.field, target.expiresAtMs);
   }
 
   async release(hash: string, owner: string): Promise<void> {
-    await this.#redis.relayRelease(this.#key(hash), `c:${owner}`);
+    await this.#redis.relayRelease(this.#keys.token(hash).claim, owner);
   }
 
   async renew(hash: string, owner: string, leaseMs: number): Promise<void> {
-    await this.#redis.relayRenew(this.#key(hash), `c:${owner}`, leaseMs);
+    await this.#redis.relayRenew(this.#keys.token(hash).claim, owner, leaseMs);
   }
 
   async recordFailure(hash: string, ttlMs: number): Promise<number> {
-    return Number(await this.#redis.relayFail(`${this.#prefix}fail:{${hash}}`, ttlMs));
+    return Number(await this.#redis.relayFail(this.#keys.token(hash).failures, ttlMs));
   }
 
   /** The Redis client is shared (the rate limiter uses it too); whoever created it closes it. */
   async close(): Promise<void> {}
+}
+
+/** What a key of the old layout says: done, claimed by an old replica (busy), or nothing. */
+function legacyAnswer(value: string | null | undefined): 'done' | 'busy' | undefined {
+  if (value === 'done') return 'done';
+  if (typeof value === 'string' && value.startsWith('c:')) return 'busy';
+  return undefined;
 }

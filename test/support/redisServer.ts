@@ -10,13 +10,18 @@ export interface RedisServer {
   start(): Promise<void>;
 }
 
-export async function startRedisServer(): Promise<RedisServer> {
+/** `args`: more `redis-server` options, e.g. `['--maxmemory', '64mb', '--maxmemory-policy', 'allkeys-lru']`. */
+export async function startRedisServer(args: string[] = []): Promise<RedisServer> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
+    child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args],
+      {
+        stdio: 'ignore',
+      },
+    );
     const probe = new Redis({
       port,
       host: '127.0.0.1',
