@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { MemoryDedupStore } from '../src/dedup/memory.js';
+import { MemoryDedupStore } from '../src/state/dedup/memory.js';
 import { track } from './children.js';
 
 export interface StartupRow {

@@ -4,10 +4,10 @@
  * over a cluster's primaries); the key layout before, on the standalone server, for comparison.
  */
 import { Redis } from 'ioredis';
-import { bytesPerEntry } from '../src/dedup/doneTable.js';
-import { RedisDedupStore } from '../src/dedup/redis.js';
-import { createLogger } from '../src/log.js';
-import { createRedis } from '../src/redis.js';
+import { createLogger } from '../src/core/log.js';
+import { bytesPerEntry } from '../src/state/dedup/doneTable.js';
+import { RedisDedupStore } from '../src/state/dedup/redis.js';
+import { createRedis } from '../src/state/redis.js';
 import { bytesPerDoneToken, legacyBytesPerDoneToken } from '../test/support/redisBytes.js';
 
 export interface BytesRow {

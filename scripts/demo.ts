@@ -3,9 +3,10 @@
  * stepfunctions-local, runs a few executions, publishes failure events (plain, SNS, EventBridge,
  * duplicates, poison, an unknown token), runs the relay, prints what happened, exits 0.
  */
-import { loadConfig } from '../src/config.js';
-import { readDeadLetterInfo } from '../src/deadLetter.js';
-import { startService } from '../src/service.js';
+
+import { readDeadLetterInfo } from '../src/pipeline/deadLetter.js';
+import { loadConfig } from '../src/service/config.js';
+import { startService } from '../src/service/service.js';
 import {
   createActivityMachine,
   executionFailure,

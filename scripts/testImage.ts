@@ -22,8 +22,8 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../src/config.js';
-import { shutdownBudgetSeconds } from '../src/shutdown.js';
+import { loadConfig } from '../src/service/config.js';
+import { shutdownBudgetSeconds } from '../src/service/shutdown.js';
 import {
   createActivityMachine,
   executionFailure,

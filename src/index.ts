@@ -1,8 +1,9 @@
 /** The package's library surface, for Node.js producers and tools. */
-export { type Config, loadConfig } from './config.js';
-export { DEAD_LETTER_ATTRIBUTE, type DeadLetterInfo, readDeadLetterInfo } from './deadLetter.js';
-export { ConfigError, InvalidEventError, RelayError } from './errors.js';
-export { type FailureEvent, type ParseResult, POISON_REASONS, parseEvent, validateEvent } from './event.js';
-export { decide, type Outcome } from './outcome.js';
-export { type PublishOptions, publishTaskFailure } from './publish.js';
-export { type Service, startService } from './service.js';
+
+export { type PublishOptions, publishTaskFailure } from './aws/publish.js';
+export { ConfigError, InvalidEventError, RelayError } from './core/errors.js';
+export { type FailureEvent, type ParseResult, POISON_REASONS, parseEvent, validateEvent } from './core/event.js';
+export { decide, type Outcome } from './core/outcome.js';
+export { DEAD_LETTER_ATTRIBUTE, type DeadLetterInfo, readDeadLetterInfo } from './pipeline/deadLetter.js';
+export { type Config, loadConfig } from './service/config.js';
+export { type Service, startService } from './service/service.js';

@@ -2,11 +2,12 @@
  * The service's entry point (`npm start`, the container's `node dist/main.js`): configuration from
  * the environment, then the relay, then signals. SIGTERM and SIGINT drain gracefully and exit 0.
  */
-import { loadConfig } from './config.js';
-import { ConfigError } from './errors.js';
-import { startService } from './service.js';
-import { shutdownBudgetSeconds } from './shutdown.js';
-import { startTelemetry } from './tracing.js';
+
+import { ConfigError } from './core/errors.js';
+import { startTelemetry } from './observability/tracing.js';
+import { loadConfig } from './service/config.js';
+import { startService } from './service/service.js';
+import { shutdownBudgetSeconds } from './service/shutdown.js';
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;

@@ -7,9 +7,9 @@
  */
 import type { Message } from '@aws-sdk/client-sqs';
 import type { Logger } from 'pino';
-import type { ParseResult } from '../event.js';
-import type { Evidence } from '../outcome.js';
-import { scrub } from '../secret.js';
+import type { ParseResult } from '../core/event.js';
+import type { Evidence } from '../core/outcome.js';
+import { scrub } from '../core/secret.js';
 import type { Allowlist } from './allowlist.js';
 import { type CertSource, verifySnsSignature } from './snsSignature.js';
 

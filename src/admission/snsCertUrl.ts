@@ -8,7 +8,7 @@
  * `sns.amazonaws.com` in the commercial regions, `sns-<region>…` or `sns-signing.<region>…` in the
  * GovCloud, China and opt-in regions.
  */
-import { scrub } from '../secret.js';
+import { scrub } from '../core/secret.js';
 
 /** `us-east-1`, `eu-central-2`, `ap-southeast-5`, `us-gov-west-1`, `cn-northwest-1`, `il-central-1`… */
 export const AWS_REGION =

@@ -11,9 +11,9 @@
  */
 import { type KeyObject, verify, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { ConfigError, RelayError } from '../core/errors.js';
+import { scrub } from '../core/secret.js';
 import type { Json } from '../envelope/json.js';
-import { ConfigError, RelayError } from '../errors.js';
-import { scrub } from '../secret.js';
 import { BoundedCache } from './boundedCache.js';
 import { certHost, snsCertUrl } from './snsCertUrl.js';
 

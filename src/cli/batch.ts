@@ -10,7 +10,7 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { chunkEntries } from '../deadLetter.js';
+import { chunkEntries } from '../pipeline/deadLetter.js';
 
 export interface Refused<T> {
   item: T;

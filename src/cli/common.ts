@@ -1,6 +1,6 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { RelayError } from '../errors.js';
-import { createSqsClient } from '../sqs.js';
+import { createSqsClient } from '../aws/sqs.js';
+import { RelayError } from '../core/errors.js';
 
 /**
  * Exit codes, the AWS CLI v2's for every command (so scripts that wrap `aws` wrap `sfn-relay`

@@ -1,8 +1,8 @@
 import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { redriveHopeless } from '../outcome.js';
-import { isFifoQueueUrl } from '../queueUrl.js';
+import { isFifoQueueUrl } from '../aws/queueUrl.js';
+import { redriveHopeless } from '../core/outcome.js';
 import { type AwsOptions, CommandError, parsePositiveInt, required, sqsClient, UsageError } from './common.js';
 import { filterOf, formatDetailed, formatTable, matches, peekDlq, queueSize, shown, toRow } from './dlqRead.js';
 import { fifoListing, formatFifoListing } from './fifoListing.js';

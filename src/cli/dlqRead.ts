@@ -3,10 +3,10 @@
  * task tokens masked (a token is a bearer credential: it is shown only with --show-tokens).
  */
 import { GetQueueAttributesCommand, type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { DEAD_LETTER_ATTRIBUTE, type DeadLetterInfo, readDeadLetterInfo } from '../deadLetter.js';
-import { parseEvent } from '../event.js';
-import { DEAD_LETTER_REASONS } from '../outcome.js';
-import { scrub, shortHash, tokenHash } from '../secret.js';
+import { parseEvent } from '../core/event.js';
+import { DEAD_LETTER_REASONS } from '../core/outcome.js';
+import { scrub, shortHash, tokenHash } from '../core/secret.js';
+import { DEAD_LETTER_ATTRIBUTE, type DeadLetterInfo, readDeadLetterInfo } from '../pipeline/deadLetter.js';
 import { handBackMessages } from './batch.js';
 import { parseDuration, UsageError } from './common.js';
 

@@ -17,9 +17,9 @@
 
 import { createHash } from 'node:crypto';
 import type { Message, SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
-import { originalAttributes } from '../deadLetter.js';
-import { redriveHopeless } from '../outcome.js';
-import { isFifoQueueUrl } from '../queueUrl.js';
+import { isFifoQueueUrl } from '../aws/queueUrl.js';
+import { redriveHopeless } from '../core/outcome.js';
+import { originalAttributes } from '../pipeline/deadLetter.js';
 import { deleteMessages, sendEntries } from './batch.js';
 import { type DlqRow, type Filter, HIDE_SECONDS, handBack, matches, queueSize, receive, toRow } from './dlqRead.js';
 

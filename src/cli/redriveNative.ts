@@ -7,7 +7,7 @@
  * (see the README).
  */
 import { ListMessageMoveTasksCommand, type SQSClient, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
-import { queueArn } from '../sqs.js';
+import { queueArn } from '../aws/sqs.js';
 
 export interface NativeSummary {
   status: string;

@@ -3,7 +3,7 @@
  * (the README's DLQ section lists them), a line per stopped FIFO group naming the reason and the
  * choices, and the error that sets the exit code when work was left undone.
  */
-import { redriveHopeless } from '../outcome.js';
+import { redriveHopeless } from '../core/outcome.js';
 import { CommandError, ResultError } from './common.js';
 import type { RedriveSummary, StoppedGroup } from './redrive.js';
 

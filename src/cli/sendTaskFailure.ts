@@ -2,10 +2,10 @@ import { type Context, context, propagation, ROOT_CONTEXT } from '@opentelemetry
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
+import { publishTaskFailure } from '../aws/publish.js';
+import { InvalidEventError, RelayError } from '../core/errors.js';
+import { DEFAULT_LIMITS, type FailureEvent, validateEvent } from '../core/event.js';
 import { DEFAULT_CLOUDEVENT_TYPE } from '../envelope/cloudevent.js';
-import { InvalidEventError, RelayError } from '../errors.js';
-import { DEFAULT_LIMITS, type FailureEvent, validateEvent } from '../event.js';
-import { publishTaskFailure } from '../publish.js';
 import { type AwsOptions, required, sqsClient, UsageError } from './common.js';
 import { stringParameter } from './paramfile.js';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { parseEvent } from '../event.js';
+import { parseEvent } from '../core/event.js';
 import { ResultError, UsageError } from './common.js';
 
 /**

@@ -1,7 +1,7 @@
 /** One envelope layer taken off: the value inside and what the layer said about its origin. */
 import type { Json } from './json.js';
 
-/** Poison reasons an envelope can give; the full list is POISON_REASONS in src/event.ts. */
+/** Poison reasons an envelope can give; the full list is POISON_REASONS in src/core/event.ts. */
 export type EnvelopeReason =
   | 'forbidden_key'
   | 'sns_message_not_json'

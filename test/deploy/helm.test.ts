@@ -8,8 +8,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ENV_NAMES, loadConfig } from '../../src/config.js';
-import { shutdownBudgetSeconds } from '../../src/shutdown.js';
+import { ENV_NAMES, loadConfig } from '../../src/service/config.js';
+import { shutdownBudgetSeconds } from '../../src/service/shutdown.js';
 import { CHART, helm, type K8sObject, render } from '../support/helm.js';
 import { unknownFields } from '../support/k8sStrict.js';
 

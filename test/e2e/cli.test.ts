@@ -6,8 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { DEAD_LETTER_ATTRIBUTE, deadLetterEntry, readDeadLetterInfo } from '../../src/deadLetter.js';
-import type { DeadLetterReason } from '../../src/outcome.js';
+import type { DeadLetterReason } from '../../src/core/outcome.js';
+import { DEAD_LETTER_ATTRIBUTE, deadLetterEntry, readDeadLetterInfo } from '../../src/pipeline/deadLetter.js';
 import { runCli } from '../support/cli.js';
 import {
   createActivityMachine,

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { describe, expect, it } from 'vitest';
-import { readDeadLetterInfo } from '../../src/deadLetter.js';
+import { readDeadLetterInfo } from '../../src/pipeline/deadLetter.js';
 import { dapr, knative, PRODUCERS } from '../fixtures/cloudevents.js';
 import { runCli } from '../support/cli.js';
 import {

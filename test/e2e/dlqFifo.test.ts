@@ -10,8 +10,8 @@ import {
   SendMessageBatchCommand,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deadLetterEntry } from '../../src/deadLetter.js';
-import type { DeadLetterReason } from '../../src/outcome.js';
+import type { DeadLetterReason } from '../../src/core/outcome.js';
+import { deadLetterEntry } from '../../src/pipeline/deadLetter.js';
 import { runCli } from '../support/cli.js';
 import { queueCounts, type SqsEmulator, startSqs } from '../support/emulators.js';
 

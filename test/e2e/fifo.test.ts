@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readDeadLetterInfo } from '../../src/deadLetter.js';
+import { readDeadLetterInfo } from '../../src/pipeline/deadLetter.js';
 import { runCli } from '../support/cli.js';
 import {
   createActivityMachine,
@@ -215,7 +215,7 @@ describe('fair queues (a group on a standard queue)', () => {
     const q = { source: await emu.sqs.createQueue(name), dlq: await emu.sqs.createQueue(`${name}-dlq`) };
     const machine = await createActivityMachine(emu.sfn.client, name);
     const tasks = await startExecutionsWithTokens(emu.sfn.client, machine, 4);
-    const viaProxy = (await import('../../src/sqs.js')).createSqsClient(REGION, proxy.endpoint);
+    const viaProxy = (await import('../../src/aws/sqs.js')).createSqsClient(REGION, proxy.endpoint);
     await sendFifo(
       q.source,
       [

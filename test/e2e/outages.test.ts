@@ -8,9 +8,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { readDeadLetterInfo } from '../../src/deadLetter.js';
-import { shutdownBudgetSeconds } from '../../src/shutdown.js';
+import { readDeadLetterInfo } from '../../src/pipeline/deadLetter.js';
+import { loadConfig } from '../../src/service/config.js';
+import { shutdownBudgetSeconds } from '../../src/service/shutdown.js';
 import {
   createActivityMachine,
   queueCounts,

@@ -6,12 +6,12 @@
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { RedisDedupStore } from '../../src/dedup/redis.js';
-import { createLogger } from '../../src/log.js';
-import { createMetrics } from '../../src/metrics.js';
-import { createRedis } from '../../src/redis.js';
-import { readEviction } from '../../src/redisEviction.js';
-import { createSharedState } from '../../src/stores.js';
+import { createLogger } from '../../src/core/log.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import { createSharedState } from '../../src/service/stores.js';
+import { RedisDedupStore } from '../../src/state/dedup/redis.js';
+import { createRedis } from '../../src/state/redis.js';
+import { readEviction } from '../../src/state/redisEviction.js';
 import { uniquePrefix } from '../support/redis.js';
 import { bytesPerDoneToken, fakeTokenHash, legacyBytesPerDoneToken, writeLegacyDone } from '../support/redisBytes.js';
 import { type RedisServer, startRedisServer } from '../support/redisServer.js';

@@ -4,10 +4,10 @@
  */
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { readDeadLetterInfo } from '../../src/deadLetter.js';
-import { TRUNCATION_MARKER } from '../../src/event.js';
-import { type Service, startService } from '../../src/service.js';
+import { TRUNCATION_MARKER } from '../../src/core/event.js';
+import { readDeadLetterInfo } from '../../src/pipeline/deadLetter.js';
+import { loadConfig } from '../../src/service/config.js';
+import { type Service, startService } from '../../src/service/service.js';
 import {
   createActivityMachine,
   executionFailure,

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readDeadLetterInfo } from '../../src/deadLetter.js';
+import { readDeadLetterInfo } from '../../src/pipeline/deadLetter.js';
 import { HOSTILE, HOSTILE_MAX_BODY_BYTES } from '../fixtures/hostile.js';
 import {
   createActivityMachine,

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DeadLetterInfo, readDeadLetterInfo } from '../../src/deadLetter.js';
+import { type DeadLetterInfo, readDeadLetterInfo } from '../../src/pipeline/deadLetter.js';
 import {
   createActivityMachine,
   queueCounts,

@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import { SpanKind } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
-import { producerLinks } from '../../src/traceContext.js';
+import { producerLinks } from '../../src/observability/traceContext.js';
 import {
   createActivityMachine,
   executionFailure,

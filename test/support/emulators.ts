@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
-import { createSqsClient } from '../../src/sqs.js';
+import { createSqsClient } from '../../src/aws/sqs.js';
 import { freePort, waitFor } from './wait.js';
 
 export const REGION = 'us-east-1';

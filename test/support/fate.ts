@@ -1,5 +1,5 @@
 /** Fate settings for classifier tests: the defaults, a first receive, no own failures, fixed jitter. */
-import type { FateSettings } from '../../src/outcome.js';
+import type { FateSettings } from '../../src/core/outcome.js';
 
 export const FATE: FateSettings = {
   receiveCount: 1,

@@ -1,7 +1,7 @@
 /** The relay started in the test's own process, against the emulators, configured like a process would be. */
 import type { DestinationStream } from 'pino';
-import { loadConfig } from '../../src/config.js';
-import { type Service, startService } from '../../src/service.js';
+import { loadConfig } from '../../src/service/config.js';
+import { type Service, startService } from '../../src/service/service.js';
 import type { Emulators } from './useEmulators.js';
 
 export function startInProcess(

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import type { DedupStore } from '../../src/dedup/store.js';
+import type { DedupStore } from '../../src/state/dedup/store.js';
 
 /**
  * used_memory, less the replication buffers: a primary with replicas fills a fixed backlog (1 MiB

@@ -1,7 +1,7 @@
 /** Topics and queue subscriptions in fauxqs' own SNS emulation (the same endpoint as its SQS). */
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { queueArn } from '../../src/sqs.js';
+import { queueArn } from '../../src/aws/sqs.js';
 import { REGION } from './emulators.js';
 
 export function snsClient(endpoint: string): SNSClient {

@@ -5,10 +5,10 @@ import { Admission } from '../../src/admission/admission.js';
 import { Allowlist, pattern, senderPattern } from '../../src/admission/allowlist.js';
 import { admissionFromEnv } from '../../src/admission/settings.js';
 import { fetchedCerts, pinnedCerts, verifySnsSignature } from '../../src/admission/snsSignature.js';
-import { loadConfig } from '../../src/config.js';
-import { ConfigError } from '../../src/errors.js';
-import { parseEvent } from '../../src/event.js';
-import { countsAgainstMessage, decide } from '../../src/outcome.js';
+import { ConfigError } from '../../src/core/errors.js';
+import { parseEvent } from '../../src/core/event.js';
+import { countsAgainstMessage, decide } from '../../src/core/outcome.js';
+import { loadConfig } from '../../src/service/config.js';
 import { FATE } from '../support/fate.js';
 import { CERT_URL, makeSigningCert, signedNotification } from '../support/snsSigning.js';
 

@@ -5,9 +5,9 @@ import { exitCodeOf, UsageError } from '../../src/cli/common.js';
 import { formatDetailed, maskTokens, toRow } from '../../src/cli/dlqRead.js';
 import { redrive, redriveEntry } from '../../src/cli/redrive.js';
 import { redriveNative } from '../../src/cli/redriveNative.js';
-import { DEAD_LETTER_ATTRIBUTE } from '../../src/deadLetter.js';
-import { redriveHopeless } from '../../src/outcome.js';
-import { shortHash, tokenHash } from '../../src/secret.js';
+import { redriveHopeless } from '../../src/core/outcome.js';
+import { shortHash, tokenHash } from '../../src/core/secret.js';
+import { DEAD_LETTER_ATTRIBUTE } from '../../src/pipeline/deadLetter.js';
 
 const TOKEN = 'AAAAKgAAAAIAAAAAAAAAAQ+secret/Token==';
 

@@ -9,10 +9,10 @@ import { EXIT, exitCodeOf } from '../../src/cli/common.js';
 import { formatDetailed, formatTable, shown, toRow } from '../../src/cli/dlqRead.js';
 import { type RedriveOptions, redrive } from '../../src/cli/redrive.js';
 import { describe as describeSummary, redriveEnding } from '../../src/cli/redriveReport.js';
-import { loadConfig } from '../../src/config.js';
-import { DEAD_LETTER_ATTRIBUTE } from '../../src/deadLetter.js';
-import { compareQueues, type QueueFacts } from '../../src/preflight.js';
-import { shortHash, tokenHash } from '../../src/secret.js';
+import { shortHash, tokenHash } from '../../src/core/secret.js';
+import { DEAD_LETTER_ATTRIBUTE } from '../../src/pipeline/deadLetter.js';
+import { compareQueues, type QueueFacts } from '../../src/pipeline/preflight.js';
+import { loadConfig } from '../../src/service/config.js';
 
 type Command = { constructor: { name: string }; input: Record<string, unknown> };
 type Entry = { Id: string; ReceiptHandle?: string; MessageBody?: string };

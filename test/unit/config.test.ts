@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/core/errors.js';
+import { loadConfig } from '../../src/service/config.js';
 
 const minimal = {
   SOURCE_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/failures',

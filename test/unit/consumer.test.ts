@@ -6,9 +6,9 @@
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Pollers } from '../../src/consumer.js';
-import { createLogger } from '../../src/log.js';
-import { createMetrics } from '../../src/metrics.js';
+import { createLogger } from '../../src/core/log.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import { Pollers } from '../../src/pipeline/consumer.js';
 import { waitFor } from '../support/wait.js';
 
 const POLLERS = 4;

@@ -1,5 +1,7 @@
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
+import { scrub, shortHash, tokenHash } from '../../src/core/secret.js';
+import { isSqsText } from '../../src/core/sqsText.js';
 import {
   chunkEntries,
   DEAD_LETTER_ATTRIBUTE,
@@ -8,9 +10,7 @@ import {
   originalAttributes,
   readDeadLetterInfo,
   SQS_MAX_MESSAGE_BYTES,
-} from '../../src/deadLetter.js';
-import { scrub, shortHash, tokenHash } from '../../src/secret.js';
-import { isSqsText } from '../../src/sqsText.js';
+} from '../../src/pipeline/deadLetter.js';
 
 const info = {
   reason: 'token_empty' as const,

@@ -2,14 +2,14 @@
 
 import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, inject, it, vi } from 'vitest';
-import { DoneTable } from '../../src/dedup/doneTable.js';
-import { FallbackDedupStore } from '../../src/dedup/fallback.js';
-import { MemoryDedupStore } from '../../src/dedup/memory.js';
-import { RedisDedupStore } from '../../src/dedup/redis.js';
-import type { DedupStore } from '../../src/dedup/store.js';
-import { createLogger } from '../../src/log.js';
-import { createRedis } from '../../src/redis.js';
-import { isConnectionError, redisErrorCode } from '../../src/redisErrors.js';
+import { createLogger } from '../../src/core/log.js';
+import { DoneTable } from '../../src/state/dedup/doneTable.js';
+import { FallbackDedupStore } from '../../src/state/dedup/fallback.js';
+import { MemoryDedupStore } from '../../src/state/dedup/memory.js';
+import { RedisDedupStore } from '../../src/state/dedup/redis.js';
+import type { DedupStore } from '../../src/state/dedup/store.js';
+import { createRedis } from '../../src/state/redis.js';
+import { isConnectionError, redisErrorCode } from '../../src/state/redisErrors.js';
 import { cleanup, testRedis, uniquePrefix } from '../support/redis.js';
 import { waitFor } from '../support/wait.js';
 

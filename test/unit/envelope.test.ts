@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { parseEvent } from '../../src/core/event.js';
 import { summarizeOrigin } from '../../src/envelope/origin.js';
 import { MAX_ENVELOPES } from '../../src/envelope/unwrap.js';
-import { parseEvent } from '../../src/event.js';
 import { dapr, knative, PRODUCERS, snsEnvelope } from '../fixtures/cloudevents.js';
 
 const token = 'AAAAKgAAAAIAAAAAAAAAAQ+token/with=base64chars';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CAUSE_MAX, ERROR_MAX, parseEvent, TRUNCATION_MARKER } from '../../src/event.js';
+import { CAUSE_MAX, ERROR_MAX, parseEvent, TRUNCATION_MARKER } from '../../src/core/event.js';
 
 const token = 'AAAAKgAAAAIAAAAAAAAAAQ+token/with=base64chars';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseEvent } from '../../src/event.js';
+import { parseEvent } from '../../src/core/event.js';
 import { HOSTILE, HOSTILE_MAX_BODY_BYTES } from '../fixtures/hostile.js';
 
 const limits = { maxBodyBytes: HOSTILE_MAX_BODY_BYTES, overlongText: 'truncate' as const };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { countsAgainstMessage, decide, handBackDelay, isWholesaleFailure } from '../../src/outcome.js';
-import type { SendResult } from '../../src/stepFunctions.js';
+import type { SendResult } from '../../src/aws/stepFunctions.js';
+import { countsAgainstMessage, decide, handBackDelay, isWholesaleFailure } from '../../src/core/outcome.js';
 import { FATE } from '../support/fate.js';
 
 const base = FATE;

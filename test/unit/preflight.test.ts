@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareQueues, type QueueFacts } from '../../src/preflight.js';
+import { compareQueues, type QueueFacts } from '../../src/pipeline/preflight.js';
 
 const queue = (over: Partial<QueueFacts> = {}): QueueFacts => ({
   fifo: false,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { admissionFromEnv } from '../../src/admission/settings.js';
-import { encryptionCheck, policyCheck, policyExpectations, readPolicy, sseOf } from '../../src/queuePolicy.js';
+import { encryptionCheck, policyCheck, policyExpectations, readPolicy, sseOf } from '../../src/pipeline/queuePolicy.js';
 
 const QUEUE = 'arn:aws:sqs:eu-west-1:111122223333:task-failures';
 const RULE = 'arn:aws:events:eu-west-1:111122223333:rule/task-failed';

@@ -1,10 +1,10 @@
 /** The rate limit never degrades silently: real Redis, a Redis that is gone, and one that refuses the command. */
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log.js';
-import { createMetrics } from '../../src/metrics.js';
-import { createLimiter, type LimiterMode } from '../../src/rateLimit.js';
-import { RedisStatus } from '../../src/redisStatus.js';
+import { createLogger } from '../../src/core/log.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import { createLimiter, type LimiterMode } from '../../src/state/rateLimit.js';
+import { RedisStatus } from '../../src/state/redisStatus.js';
 import { cleanup, testRedis, uniquePrefix } from '../support/redis.js';
 
 const redis = testRedis();

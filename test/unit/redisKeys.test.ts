@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RedisKeys, windowLog2 } from '../../src/dedup/redisKeys.js';
+import { RedisKeys, windowLog2 } from '../../src/state/dedup/redisKeys.js';
 
 const DAY = 86_400_000;
 const seed = Number(process.env.FC_SEED ?? Date.now() % 1_000_000);

@@ -3,11 +3,11 @@ import { createHash } from 'node:crypto';
 import type { Message, SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
 import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DLQ_GROUP } from '../../src/deadLetter.js';
-import { createLogger } from '../../src/log.js';
-import { createMetrics } from '../../src/metrics.js';
-import type { Outcome } from '../../src/outcome.js';
-import { type Finished, Settler } from '../../src/settle.js';
+import { createLogger } from '../../src/core/log.js';
+import type { Outcome } from '../../src/core/outcome.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import { DEFAULT_DLQ_GROUP } from '../../src/pipeline/deadLetter.js';
+import { type Finished, Settler } from '../../src/pipeline/settle.js';
 
 /** Settles dead-lettered messages and answers the entries the relay sent to the DLQ. */
 async function dlqEntries(messages: Message[], dlqFifo: boolean): Promise<SendMessageBatchRequestEntry[]> {

@@ -11,8 +11,9 @@ import { SendTaskFailureCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { HttpRequest } from '@smithy/core/protocols';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LeanSfnClient, Signer } from '../../src/sfnHttp.js';
-import { toSendResult } from '../../src/stepFunctions.js';
+import { LeanSfnClient } from '../../src/aws/sfnHttp.js';
+import { Signer } from '../../src/aws/sigv4.js';
+import { toSendResult } from '../../src/aws/stepFunctions.js';
 
 /**
  * The SDK's signer takes a hash constructor, called with a secret for HMACs (as @smithy/hash-node

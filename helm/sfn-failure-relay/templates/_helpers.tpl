@@ -28,7 +28,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 
 {{/*
-terminationGracePeriodSeconds, computed as src/shutdown.ts computes the relay's own shutdown
+terminationGracePeriodSeconds, computed as src/service/shutdown.ts computes the relay's own shutdown
 budget: drain + the SendTaskFailure calls on the wire (every attempt with its timeout, and the
 retries' longest backoff) + settling (three SQS calls of at most 5 s) + the trace flush + 2 s.
 */}}

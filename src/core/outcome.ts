@@ -1,0 +1,299 @@
+/**
+ * Where a message's fate is decided: one pure function from what happened to what to do. The
+ * README's outcome table is written from this file; keep them in step.
+ */
+
+import { POISON_REASONS, type PoisonReason } from './event.js';
+import type { SendResult } from './sendResult.js';
+
+/** What the relay learned about one message, at the step where its path ended. */
+export type Evidence =
+  | { stage: 'parse'; reason: PoisonReason; detail: string }
+  | { stage: 'dedup'; claim: 'done' | 'busy' }
+  | { stage: 'dedup'; claim: 'unavailable' }
+  /**
+   * Step Functions was not called: the circuit is open, or processing was interrupted (shutdown
+   * deadline, or the visibility-extension cap) before the call.
+   */
+  | { stage: 'intake'; cause: 'breaker_open' | 'interrupted' }
+  /** `probe`: the call was the circuit breaker's probe (the circuit was not closed). */
+  | { stage: 'send'; result: SendResult; probe?: boolean }
+  /** The message was to be dead-lettered, but the DLQ refused it (`code`: the AWS error code). */
+  | { stage: 'deadLetterSend'; code: string; message: string }
+  /**
+   * The sender allowlist refused the message (`sender_not_allowed`, `sns_signature_invalid`), or
+   * could not check an SNS signature because the signing certificate is out of reach.
+   */
+  | { stage: 'admit'; verdict: AdmitReason | 'sns_cert_unavailable'; detail: string };
+
+/** Dead-letter reasons of the sender allowlist. */
+export const ADMIT_REASONS = ['sender_not_allowed', 'sns_signature_invalid'] as const;
+export type AdmitReason = (typeof ADMIT_REASONS)[number];
+
+/** Dead-letter reasons decided after Step Functions answered. */
+export const SFN_DEAD_LETTER_REASONS = [
+  'sfn_invalid_token',
+  'sfn_task_does_not_exist',
+  'sfn_invalid_request',
+  'retries_exhausted',
+] as const;
+
+export type DeadLetterReason = PoisonReason | AdmitReason | (typeof SFN_DEAD_LETTER_REASONS)[number];
+
+/** Every reason a DLQ message can carry. */
+export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = [
+  ...POISON_REASONS,
+  ...ADMIT_REASONS,
+  ...SFN_DEAD_LETTER_REASONS,
+];
+
+/**
+ * Why moving a message dead-lettered for `reason` back to the source queue cannot succeed (the
+ * relay would dead-letter it again at once), or undefined when it can. `sfn-relay dlq redrive`
+ * asks for --force before moving such messages.
+ */
+export function redriveHopeless(reason: string): string | undefined {
+  if (reason === 'retries_exhausted') return undefined;
+  if (reason === 'sfn_invalid_token' || reason === 'sfn_task_does_not_exist') {
+    return 'Step Functions refused the token; the same token will be refused again';
+  }
+  if (reason === 'sfn_invalid_request')
+    return 'Step Functions refused the request as invalid; the same body is sent again';
+  if ((POISON_REASONS as readonly string[]).includes(reason)) {
+    return 'the body itself is invalid; a redrive sends the same body';
+  }
+  if (reason === 'sender_not_allowed') {
+    return 'its sender is not on the allowlist; a redrive sends it as you, so it would pass on your identity alone: check who sent it first';
+  }
+  if (reason === 'sns_signature_invalid') return 'its SNS signature does not verify; a redrive sends the same body';
+  // No reason of the relay's (moved by SQS's own redrive policy) or one this version does not know.
+  return undefined;
+}
+
+/**
+ * Why a message goes back to the queue, each with what ends its hand-backs (the README's "ends by"
+ * column). "Last resort" is the source queue's redrive policy: the start-up check `redrive_policy`
+ * warns when there is none.
+ */
+export const RETRY_CAUSES = [
+  /** Ends by: MAX_RECEIVES failures of its own (counted per token), then `retries_exhausted`. */
+  'throttled',
+  /** Ends by: MAX_RECEIVES failures of its own, as `throttled`. */
+  'unavailable',
+  /** Ends by: MAX_RECEIVES failures of its own, as `throttled`; any error name (BY_NAME is a Map). */
+  'unexpected',
+  /** Ends by: an operator (role, key policy, credentials); last resort. */
+  'unauthorized',
+  /** Ends by: time: the holder settles (done → duplicate) or its lease ends; a holder is capped by MAX_VISIBILITY_EXTENSION_SECONDS. */
+  'busy',
+  /** Ends by: time (the fallback switches to memory after its grace) or, for a command error, an operator; last resort. */
+  'store_unavailable',
+  /** Ends by: time: the Step Functions outage ends (the breaker's probes find out); last resort. */
+  'breaker_open',
+  /** Ends by: the next receive (visibility 0): one per shutdown or visibility-extension cap. */
+  'interrupted',
+  /** Ends by: time (the certificate host answers) or an operator (pin the certificate); last resort. */
+  'sns_cert_unavailable',
+] as const;
+export type RetryCause = (typeof RETRY_CAUSES)[number];
+
+export type Outcome =
+  /** SendTaskFailure succeeded: delete, record the token as done. */
+  | { kind: 'failed' }
+  /** The task was already closed (`TaskTimedOut`): delete, record as done. */
+  | { kind: 'alreadyClosed' }
+  /** The token was done before: delete without calling Step Functions. */
+  | { kind: 'duplicate' }
+  /** Can never succeed: DLQ with the reason, then delete. */
+  | { kind: 'deadLetter'; reason: DeadLetterReason; detail: string }
+  /** Hand back to the queue, visible again after `delaySeconds`. */
+  | { kind: 'retryLater'; delaySeconds: number; cause: RetryCause; errorName?: string }
+  /**
+   * Was to be dead-lettered, but the DLQ refused the send: the message stays in the source queue,
+   * handed back with a growing delay, and is never counted as dead-lettered. `code` is the AWS
+   * error code (the metric's reason), `detail` the error message (logged). Ends by: an operator
+   * fixing the DLQ (the relay's own entries always fit its size and character set); last resort.
+   */
+  | { kind: 'dlqSendFailed'; code: string; detail: string; delaySeconds: number };
+
+export type OutcomeKind = Outcome['kind'];
+
+export interface FateSettings {
+  /** ApproximateReceiveCount: the hand-back delay grows with it. */
+  receiveCount: number;
+  /**
+   * Failures of the message's own (throttled, unavailable, unexpected), counted per token in the
+   * dedup store, this one included: `retries_exhausted` at `maxReceives`. Receives that were not
+   * the message's fault (see BLAMELESS) never count.
+   */
+  ownFailures: number;
+  maxReceives: number;
+  retryBaseDelaySeconds: number;
+  retryMaxDelaySeconds: number;
+  visibilityTimeoutSeconds: number;
+  /** In [0, 1); injected so tests can pin the jitter. */
+  random: () => number;
+}
+
+type ErrorClass =
+  | { kind: 'closed' }
+  | { kind: 'dead'; reason: DeadLetterReason }
+  | { kind: 'retry'; cause: 'throttled' | 'unavailable' | 'unexpected' | 'unauthorized' | 'interrupted' };
+
+/**
+ * Error names answered by Step Functions (or a proxy): outside strings. A Map, so that a name such as
+ * `constructor`, `toString` or `__proto__` finds nothing instead of an Object.prototype member.
+ */
+const BY_NAME: ReadonlyMap<string, ErrorClass> = new Map(
+  Object.entries({
+    TaskTimedOut: { kind: 'closed' },
+    InvalidToken: { kind: 'dead', reason: 'sfn_invalid_token' },
+    TaskDoesNotExist: { kind: 'dead', reason: 'sfn_task_does_not_exist' },
+    ValidationException: { kind: 'dead', reason: 'sfn_invalid_request' },
+    InvalidParameterValue: { kind: 'dead', reason: 'sfn_invalid_request' },
+    SerializationException: { kind: 'dead', reason: 'sfn_invalid_request' },
+    ThrottlingException: { kind: 'retry', cause: 'throttled' },
+    KmsThrottlingException: { kind: 'retry', cause: 'throttled' },
+    TooManyRequestsException: { kind: 'retry', cause: 'throttled' },
+    AccessDeniedException: { kind: 'retry', cause: 'unauthorized' },
+    UnrecognizedClientException: { kind: 'retry', cause: 'unauthorized' },
+    InvalidSignatureException: { kind: 'retry', cause: 'unauthorized' },
+    SignatureDoesNotMatch: { kind: 'retry', cause: 'unauthorized' },
+    IncompleteSignature: { kind: 'retry', cause: 'unauthorized' },
+    MissingAuthenticationToken: { kind: 'retry', cause: 'unauthorized' },
+    InvalidClientTokenId: { kind: 'retry', cause: 'unauthorized' },
+    ExpiredTokenException: { kind: 'retry', cause: 'unauthorized' },
+    ExpiredToken: { kind: 'retry', cause: 'unauthorized' },
+    CredentialsProviderError: { kind: 'retry', cause: 'unauthorized' },
+    KmsAccessDeniedException: { kind: 'retry', cause: 'unauthorized' },
+    KmsInvalidStateException: { kind: 'retry', cause: 'unauthorized' },
+    AbortError: { kind: 'retry', cause: 'interrupted' },
+  } satisfies Record<string, ErrorClass>),
+);
+
+/** Node's codes for a connection that failed or was cut. */
+export const NODE_NETWORK_CODES: ReadonlySet<string> = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+const NETWORK = new Set([
+  ...NODE_NETWORK_CODES,
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'ServiceUnavailable',
+  'InternalFailure',
+  'InternalServerError',
+]);
+
+/** Maps a Step Functions error to its class; unknown errors are retried, never dropped. */
+export function classifyError(errorName: string, httpStatus: number | undefined): ErrorClass {
+  const known = BY_NAME.get(errorName);
+  if (known !== undefined) return known;
+  if (httpStatus === 429) return { kind: 'retry', cause: 'throttled' };
+  if (NETWORK.has(errorName) || httpStatus === undefined || httpStatus >= 500) {
+    return { kind: 'retry', cause: 'unavailable' };
+  }
+  return { kind: 'retry', cause: 'unexpected' };
+}
+
+/** Causes that are not the message's fault never count toward MAX_RECEIVES (see FateSettings.ownFailures). */
+const BLAMELESS: ReadonlySet<RetryCause> = new Set([
+  'sns_cert_unavailable',
+  'unauthorized',
+  'busy',
+  'store_unavailable',
+  'breaker_open',
+  'interrupted',
+]);
+
+/**
+ * Visibility delay for a message handed back: exponential in the receive count, capped, with
+ * "equal jitter" (half fixed, half random) so the delay both grows and spreads.
+ */
+export function handBackDelay(f: FateSettings, cap = f.retryMaxDelaySeconds): number {
+  const exponent = Math.min(Math.max(f.receiveCount - 1, 0), 30);
+  const ceiling = Math.min(cap, f.retryMaxDelaySeconds, f.retryBaseDelaySeconds * 2 ** exponent);
+  return Math.min(43_200, Math.ceil(ceiling / 2 + f.random() * (ceiling / 2)));
+}
+
+function retryLater(cause: RetryCause, f: FateSettings, errorName?: string, httpStatus?: number): Outcome {
+  if (!BLAMELESS.has(cause) && f.ownFailures >= f.maxReceives) {
+    const status = httpStatus === undefined ? '' : ` (HTTP ${httpStatus})`;
+    return {
+      kind: 'deadLetter',
+      reason: 'retries_exhausted',
+      detail: `gave up after ${f.ownFailures} failed attempts of its own (${f.receiveCount} receives); last error ${errorName ?? cause}${status}`,
+    };
+  }
+  const delaySeconds =
+    cause === 'interrupted' ? 0 : handBackDelay(f, cause === 'busy' ? f.visibilityTimeoutSeconds : undefined);
+  return errorName === undefined
+    ? { kind: 'retryLater', delaySeconds, cause }
+    : { kind: 'retryLater', delaySeconds, cause, errorName };
+}
+
+/** The retry cause of a failed call, or undefined when the call's answer is not a retry. */
+function sendRetryCause(evidence: Extract<Evidence, { stage: 'send' }>): RetryCause | undefined {
+  const r = evidence.result;
+  if (r.ok) return undefined;
+  const cls = classifyError(r.errorName, r.httpStatus);
+  if (cls.kind !== 'retry') return undefined;
+  // A failed probe into an outage is not this message's fault: it must not use up its budget.
+  if (evidence.probe === true && isWholesaleFailure(r)) return 'breaker_open';
+  return cls.cause;
+}
+
+/**
+ * Whether this evidence is a failure of the message's own, to be counted (per token, in the dedup
+ * store) before `decide` is asked: only then can `retries_exhausted` be reached.
+ */
+export function countsAgainstMessage(evidence: Evidence): boolean {
+  if (evidence.stage !== 'send') return false;
+  const cause = sendRetryCause(evidence);
+  return cause !== undefined && !BLAMELESS.has(cause);
+}
+
+/** The one place a message's fate is decided. */
+export function decide(evidence: Evidence, f: FateSettings): Outcome {
+  switch (evidence.stage) {
+    case 'parse':
+      return { kind: 'deadLetter', reason: evidence.reason, detail: evidence.detail };
+    case 'admit':
+      // An unreachable certificate is not the message's fault: it waits until the check can be made.
+      if (evidence.verdict === 'sns_cert_unavailable') return retryLater('sns_cert_unavailable', f);
+      return { kind: 'deadLetter', reason: evidence.verdict, detail: evidence.detail };
+    case 'dedup':
+      if (evidence.claim === 'done') return { kind: 'duplicate' };
+      return retryLater(evidence.claim === 'busy' ? 'busy' : 'store_unavailable', f);
+    case 'intake':
+      return retryLater(evidence.cause, f);
+    case 'deadLetterSend':
+      // Not the message's fault, and it cannot leave the source queue any other way: back off.
+      return { kind: 'dlqSendFailed', code: evidence.code, detail: evidence.message, delaySeconds: handBackDelay(f) };
+    case 'send': {
+      const r = evidence.result;
+      if (r.ok) return { kind: 'failed' };
+      const cls = classifyError(r.errorName, r.httpStatus);
+      if (cls.kind === 'closed') return { kind: 'alreadyClosed' };
+      if (cls.kind === 'dead')
+        return { kind: 'deadLetter', reason: cls.reason, detail: `${r.errorName}: ${r.message}` };
+      return retryLater(sendRetryCause(evidence) ?? cls.cause, f, r.errorName, r.httpStatus);
+    }
+  }
+}
+
+/** Errors that mean Step Functions is failing for everyone, not for this message (breaker input). */
+export function isWholesaleFailure(result: SendResult): boolean {
+  if (result.ok) return false;
+  const cls = classifyError(result.errorName, result.httpStatus);
+  // Per-message surprises ('unexpected' 4xx) and our own interruptions say nothing about the service.
+  return cls.kind === 'retry' && cls.cause !== 'interrupted' && cls.cause !== 'unexpected';
+}
