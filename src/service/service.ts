@@ -7,13 +7,13 @@ import type { DestinationStream } from 'pino';
 import { Admission } from '../admission/admission.js';
 import { Allowlist } from '../admission/allowlist.js';
 import { fetchedCerts, pinnedCerts } from '../admission/snsSignature.js';
-import { isFifoQueueUrl } from '../aws/queueUrl.js';
 import { createSender } from '../aws/sender.js';
 import { createSqsClient, receiveTimeoutMs } from '../aws/sqs.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { exportFailures } from '../observability/tracing.js';
 import { Pollers } from '../pipeline/consumer.js';
+import { IntakeControl } from '../pipeline/intakeControl.js';
 import { type PreflightResult, preflight } from '../pipeline/preflight.js';
 import { policyExpectations } from '../pipeline/queuePolicy.js';
 import { Relay } from '../pipeline/relay.js';
@@ -21,6 +21,7 @@ import { SendBreaker } from '../state/breaker.js';
 import type { Config } from './config.js';
 import { healthChecks } from './health.js';
 import { createHttpServer, listen } from './http.js';
+import { pollerSettings, relaySettings } from './relaySettings.js';
 import { createSharedState } from './stores.js';
 
 export interface Service {
@@ -57,7 +58,6 @@ export async function startService(config: Config, options: ServiceOptions = {})
     policyExpectations: policyExpectations(config.admission?.allowlist),
   });
   logChecks(logger, checked);
-  const sourceFifo = checked.source?.fifo ?? isFifoQueueUrl(config.sourceQueueUrl);
 
   const shared = await createSharedState(
     {
@@ -72,62 +72,31 @@ export async function startService(config: Config, options: ServiceOptions = {})
   );
   const { dedup, limiter } = shared;
 
-  let pollers: Pollers | undefined;
-  let probeTimer: NodeJS.Timeout | undefined;
+  const intake = new IntakeControl(config.breakerHalfOpenAfterMs, { metrics, logger });
   const breaker = new SendBreaker({
     threshold: config.breakerThreshold,
     halfOpenAfterMs: config.breakerHalfOpenAfterMs,
-    onStateChange: (state) => {
-      metrics.setBreaker(state);
-      logger.warn({ breaker: state }, 'circuit breaker state changed');
-      clearTimeout(probeTimer);
-      if (state === 'open') {
-        // Stop burning receive counts while Step Functions fails for everyone; probe later.
-        pollers?.pause();
-        probeTimer = setTimeout(() => pollers?.probe(), config.breakerHalfOpenAfterMs);
-      } else if (state === 'closed') {
-        pollers?.resume();
-      }
-    },
+    onStateChange: (state) => intake.breakerChanged(state),
   });
 
-  const relay = new Relay(
-    {
-      sourceQueueUrl: config.sourceQueueUrl,
-      dlqUrl: config.dlqUrl,
-      ...(checked.dlq === undefined
-        ? {}
-        : { dlqMaxMessageBytes: checked.dlq.maxMessageBytes, dlqFifo: checked.dlq.fifo }),
-      visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
-      heartbeatIntervalSeconds: config.heartbeatIntervalSeconds,
-      maxVisibilityExtensionSeconds: config.maxVisibilityExtensionSeconds,
-      maxReceives: config.maxReceives,
-      retryBaseDelaySeconds: config.retryBaseDelaySeconds,
-      // On FIFO, a message handed back holds its whole group for the delay: keep it short.
-      retryMaxDelaySeconds: sourceFifo
-        ? Math.max(1, Math.min(config.retryMaxDelaySeconds, config.fifoMaxHandBackSeconds))
-        : config.retryMaxDelaySeconds,
-      dedupTtlSeconds: config.dedupTtlSeconds,
-      // A token's own failures are remembered as long as its message can live in the queue.
-      failureTtlSeconds: checked.source?.retentionSeconds ?? 1_209_600,
-      limits: { maxBodyBytes: config.maxBodyBytes, overlongText: config.overlongText },
-    },
-    { sqs, send: (e) => sfn.send(e), dedup, limiter, breaker, metrics, logger, admission },
-  );
+  const relay = new Relay(relaySettings(config, checked), {
+    sqs,
+    send: (e) => sfn.send(e),
+    dedup,
+    limiter,
+    breaker,
+    metrics,
+    logger,
+    admission,
+  });
 
-  const activePollers = new Pollers(
-    {
-      queueUrl: config.sourceQueueUrl,
-      pollers: config.pollers,
-      batchSize: config.batchSize,
-      waitTimeSeconds: config.waitTimeSeconds,
-      visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
-      // Who sent each message, for the allowlist; not requested when it is off.
-      ...(admission === undefined ? {} : { extraSystemAttributes: ['SenderId'] }),
-    },
-    { sqs: receiveSqs, handleBatch: (messages) => relay.handleBatch(messages), logger, metrics },
-  );
-  pollers = activePollers;
+  const activePollers = new Pollers(pollerSettings(config, admission !== undefined), {
+    sqs: receiveSqs,
+    handleBatch: (messages) => relay.handleBatch(messages),
+    logger,
+    metrics,
+  });
+  intake.attach(activePollers);
 
   let stopping = false;
   const server: Server = createHttpServer({
@@ -155,16 +124,9 @@ export async function startService(config: Config, options: ServiceOptions = {})
   let stopped: Promise<void> | undefined;
   const stop = async (): Promise<void> => {
     stopping = true;
-    clearTimeout(probeTimer);
+    intake.stop();
     activePollers.stop();
-    const deadline = new Promise<'deadline'>((resolve) => {
-      setTimeout(() => resolve('deadline'), config.drainTimeoutSeconds * 1000).unref();
-    });
-    if ((await Promise.race([relay.idle().then(() => 'idle' as const), deadline])) === 'deadline') {
-      logger.warn({ in_flight: relay.inFlight }, 'drain deadline reached, handing back messages in flight');
-      relay.interrupt();
-      await relay.idle();
-    }
+    await drain(relay, config.drainTimeoutSeconds, logger);
     await shared.close();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     // Idle keep-alive connections (a scraper's) would hold close() open.
@@ -187,6 +149,18 @@ export async function startService(config: Config, options: ServiceOptions = {})
       return stopped;
     },
   };
+}
+
+/** In-flight messages finish, or at the deadline those not yet sent are handed back. */
+async function drain(relay: Relay, seconds: number, logger: Logger): Promise<void> {
+  const deadline = new Promise<'deadline'>((resolve) => {
+    setTimeout(() => resolve('deadline'), seconds * 1000).unref();
+  });
+  if ((await Promise.race([relay.idle().then(() => 'idle' as const), deadline])) === 'deadline') {
+    logger.warn({ in_flight: relay.inFlight }, 'drain deadline reached, handing back messages in flight');
+    relay.interrupt();
+    await relay.idle();
+  }
 }
 
 /** A failed trace export: counted, and one warning a minute with the endpoint and the reason. */
