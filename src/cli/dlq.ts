@@ -35,7 +35,7 @@ async function list(o: DlqOptions, detailed: boolean): Promise<void> {
       .map((m) => toRow(m, now))
       .filter((r) => matches(r, filter))
       .map((r) => shown(r, o.showTokens === true));
-    const note = fifo ? formatFifoListing(fifoListing(messages, total)) : '';
+    const note = fifo ? formatFifoListing(fifoListing(messages, total, max)) : '';
     if (o.json) {
       process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
       // The array stays the array scripts read; what it cannot show goes to stderr.
