@@ -205,11 +205,13 @@ Examples:
       'after',
       `
 Works on the messages in the DLQ when it starts; a message it moved that the running relay
-dead-letters again is left in the DLQ and reported, never moved twice. Interrupted, held messages
-become visible again within 60 s. On a FIFO DLQ it works group by group, in order: a message it
-does not move stops its group, with a line naming the reason and the choices.
-Exit codes: 0 done, 1 FIFO group(s) stopped with messages left behind, 252 bad options,
-254 SQS refused some (failed, or duplicated: sent but not deleted from the DLQ).
+dead-letters again is left in the DLQ and reported, never moved twice. On a FIFO DLQ it works
+group by group, in order: a message it does not move stops its group, with a line naming the
+reason and the choices.
+Ctrl-C finishes the batch in hand, prints the summary so far and exits 130 (twice: at once).
+Exit codes: 0 done, 1 FIFO group(s) stopped or FIFO messages unreachable (in flight elsewhere),
+130 interrupted, 252 bad options, 254 SQS refused some (failed, or duplicated: sent but not deleted
+from the DLQ), 255 a send got no answer (unknown) or a receive failed.
 
 Examples:
   $ sfn-relay dlq redrive --reason retries_exhausted --max 500
