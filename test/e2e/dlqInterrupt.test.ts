@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadLetterEntry } from '../../src/deadLetter.js';
-import { CLI } from '../support/cli.js';
+import { CLI, cliEnv } from '../support/cli.js';
 import { queueCounts, type SqsEmulator, startSqs } from '../support/emulators.js';
 import { waitFor } from '../support/wait.js';
 
@@ -46,13 +46,7 @@ describe('dlq redrive interrupted by SIGINT', () => {
       await sqs.client.send(new SendMessageBatchCommand({ QueueUrl: dlq, Entries: entries }));
     }
     const child = spawn(process.execPath, [CLI, 'dlq', 'redrive', '--dlq-url', dlq, '--queue-url', source], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        AWS_ACCESS_KEY_ID: 'test',
-        AWS_SECRET_ACCESS_KEY: 'test',
-        AWS_REGION: 'us-east-1',
-        AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-      },
+      env: cliEnv(sqs.endpoint),
     });
     let stdout = '';
     let stderr = '';
