@@ -1,6 +1,8 @@
 /**
  * The CLI's SQS batch calls (send, delete, change visibility), answered per entry: an entry SQS
- * refused is never counted as done, and a call that throws refuses every entry it carried.
+ * refused is never counted as done, and a call that throws refuses every entry it carried. A send
+ * whose answer never came (a timeout, a reset connection, a 5xx) is `unknown`, not refused: the
+ * entries may have arrived.
  */
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -26,8 +28,11 @@ interface EntryResults {
 interface Answer {
   /** Entry id → the answer's MessageId (send) or '' (delete, visibility). */
   ok: Map<string, string>;
-  /** Entry id → its failure; `retryable` when SQS says the fault was its own. */
-  failed: Map<string, { code: string; retryable: boolean }>;
+  /**
+   * Entry id → its failure; `retryable` when SQS says the fault was its own; `unknown` when no
+   * answer says what became of it (the call threw without a 4xx answer, or the entry is in neither list).
+   */
+  failed: Map<string, { code: string; retryable: boolean; unknown: boolean }>;
 }
 
 /** One batch call; an entry in neither list of the answer counts as refused. */
@@ -37,36 +42,57 @@ async function call(ids: string[], send: () => Promise<EntryResults>): Promise<A
     const out = await send();
     for (const s of out.Successful ?? []) answer.ok.set(s.Id ?? '', s.MessageId ?? '');
     for (const f of out.Failed ?? []) {
-      answer.failed.set(f.Id ?? '', { code: f.Code ?? 'Unknown', retryable: f.SenderFault !== true });
+      answer.failed.set(f.Id ?? '', { code: f.Code ?? 'Unknown', retryable: f.SenderFault !== true, unknown: false });
     }
   } catch (err) {
-    const e = err as { name?: string; $fault?: string };
-    for (const id of ids) answer.failed.set(id, { code: e?.name ?? 'Error', retryable: e?.$fault !== 'client' });
+    const e = err as { name?: string; $fault?: string; $metadata?: { httpStatusCode?: number } };
+    const status = e?.$metadata?.httpStatusCode;
+    // A 4xx answer refused the whole call; anything else (no answer, 5xx) may have done part of it.
+    const unknown = status === undefined || status >= 500;
+    for (const id of ids) {
+      answer.failed.set(id, { code: e?.name ?? 'Error', retryable: e?.$fault !== 'client', unknown });
+    }
   }
   for (const id of ids) {
-    if (!answer.ok.has(id) && !answer.failed.has(id)) answer.failed.set(id, { code: 'NoAnswer', retryable: true });
+    if (!answer.ok.has(id) && !answer.failed.has(id)) {
+      answer.failed.set(id, { code: 'NoAnswer', retryable: true, unknown: true });
+    }
   }
   return answer;
 }
 
-/** Sends in batches within SQS's limits (10 entries, the payload size); per entry: its new id, or refused. */
+export interface SendAnswer {
+  /** Entry id → the new message id. */
+  sent: Map<string, string>;
+  /** SQS refused them: not sent. */
+  refused: Refused<string>[];
+  /** No answer says what became of them: they may have arrived. */
+  unknown: Refused<string>[];
+}
+
+/**
+ * Sends in batches within SQS's limits (10 entries, the payload size); per entry: its new id,
+ * refused, or unknown.
+ */
 export async function sendEntries(
   sqs: SQSClient,
   queueUrl: string,
   entries: SendMessageBatchRequestEntry[],
-): Promise<{ sent: Map<string, string>; refused: Refused<string>[] }> {
+): Promise<SendAnswer> {
   const sent = new Map<string, string>();
   const refused: Refused<string>[] = [];
+  const unknown: Refused<string>[] = [];
   for (const group of chunkEntries(entries)) {
     const ids = group.map((e) => e.Id ?? '');
     const a = await call(ids, () => sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: group })));
     for (const id of ids) {
       const newId = a.ok.get(id);
+      const f = a.failed.get(id);
       if (newId !== undefined) sent.set(id, newId);
-      else refused.push({ item: id, code: a.failed.get(id)?.code ?? 'Unknown' });
+      else (f?.unknown === true ? unknown : refused).push({ item: id, code: f?.code ?? 'Unknown' });
     }
   }
-  return { sent, refused };
+  return { sent, refused, unknown };
 }
 
 /** Attempts per delete (the first included); each also bounded by the receipt handle's validity. */

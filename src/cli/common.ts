@@ -50,6 +50,14 @@ export class ResultError extends RelayError {
   }
 }
 
+/** Ctrl-C ended the command after it finished the batch in hand and reported: exit 130. */
+export class InterruptedError extends RelayError {
+  constructor(message: string) {
+    super('CLI_INTERRUPTED', message);
+    this.name = 'InterruptedError';
+  }
+}
+
 const CREDENTIAL_ERRORS = new Set(['CredentialsProviderError', 'NoCredentialsError', 'ExpiredTokenException']);
 
 /** The exit code for an error thrown by a command. */
@@ -57,6 +65,7 @@ export function exitCodeOf(err: unknown): number {
   if (err instanceof UsageError) return EXIT.usage;
   if (err instanceof ConfigurationError) return EXIT.configuration;
   if (err instanceof ResultError) return EXIT.someInvalid;
+  if (err instanceof InterruptedError) return EXIT.interrupted;
   if (err instanceof CommandError) return EXIT.service;
   const e = err as { name?: string; $fault?: string; $metadata?: { httpStatusCode?: number } };
   if (CREDENTIAL_ERRORS.has(e?.name ?? '')) return EXIT.configuration;

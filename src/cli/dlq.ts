@@ -3,11 +3,20 @@ import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { isFifoQueueUrl } from '../aws/queueUrl.js';
 import { redriveHopeless } from '../core/outcome.js';
-import { type AwsOptions, CommandError, parsePositiveInt, required, sqsClient, UsageError } from './common.js';
+import {
+  type AwsOptions,
+  CommandError,
+  InterruptedError,
+  parsePositiveInt,
+  required,
+  sqsClient,
+  UsageError,
+} from './common.js';
 import { filterOf, formatDetailed, formatTable, matches, peekDlq, queueSize, shown, toRow } from './dlqRead.js';
 import { fifoListing, formatFifoListing } from './fifoListing.js';
+import { interruptSignal } from './interrupt.js';
 import { purgeMessages } from './purgeMessages.js';
-import { redrive } from './redrive.js';
+import { RedriveFailed, type RedriveSummary, redrive } from './redrive.js';
 import { redriveNative } from './redriveNative.js';
 import { describe, redriveEnding } from './redriveReport.js';
 
@@ -35,7 +44,7 @@ async function list(o: DlqOptions, detailed: boolean): Promise<void> {
       .map((m) => toRow(m, now))
       .filter((r) => matches(r, filter))
       .map((r) => shown(r, o.showTokens === true));
-    const note = fifo ? formatFifoListing(fifoListing(messages, total)) : '';
+    const note = fifo ? formatFifoListing(fifoListing(messages, total, max)) : '';
     if (o.json) {
       process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
       // The array stays the array scripts read; what it cannot show goes to stderr.
@@ -77,6 +86,18 @@ function progressBar(max: number): { bar: SingleBar | undefined; update: (done: 
   };
 }
 
+/** The redrive, its summary kept when a receive fails mid-run. */
+async function redriveReporting(
+  ...args: Parameters<typeof redrive>
+): Promise<{ summary: RedriveSummary; failure: unknown }> {
+  try {
+    return { summary: await redrive(...args), failure: undefined };
+  } catch (err) {
+    if (err instanceof RedriveFailed) return { summary: err.summary, failure: err.cause };
+    throw err;
+  }
+}
+
 async function redriveCommand(o: RedriveOptions): Promise<void> {
   const dlqUrl = required(o.dlqUrl ?? process.env.DLQ_URL, 'dlq-url', 'DLQ_URL');
   const sourceUrl = required(o.queueUrl ?? process.env.SOURCE_QUEUE_URL, 'queue-url', 'SOURCE_QUEUE_URL');
@@ -106,17 +127,23 @@ async function redriveCommand(o: RedriveOptions): Promise<void> {
     }
     const progress = progressBar(max);
     try {
-      const summary = await redrive(sqs, dlqUrl, sourceUrl, {
+      const { summary, failure } = await redriveReporting(sqs, dlqUrl, sourceUrl, {
         max,
         filter,
         dryRun: o.dryRun === true,
         force: o.force === true,
         onProgress: progress.update,
+        signal: interruptSignal(),
       });
       progress.bar?.stop();
       const seconds = (Date.now() - started) / 1000;
       process.stdout.write(o.json ? `${JSON.stringify({ ...summary, seconds })}\n` : describe(summary, seconds));
+      // A failed receive sets the exit code (254 or 255) after the summary so far is printed.
+      if (failure !== undefined) throw failure;
       const ending = redriveEnding(summary);
+      if (summary.ended === 'interrupted') {
+        throw new InterruptedError(`interrupted${ending === undefined ? '' : `; ${ending.message}`}`);
+      }
       if (ending !== undefined) throw ending;
     } finally {
       progress.bar?.stop();
@@ -178,11 +205,13 @@ Examples:
       'after',
       `
 Works on the messages in the DLQ when it starts; a message it moved that the running relay
-dead-letters again is left in the DLQ and reported, never moved twice. Interrupted, held messages
-become visible again within 60 s. On a FIFO DLQ it works group by group, in order: a message it
-does not move stops its group, with a line naming the reason and the choices.
-Exit codes: 0 done, 1 FIFO group(s) stopped with messages left behind, 252 bad options,
-254 SQS refused some (failed, or duplicated: sent but not deleted from the DLQ).
+dead-letters again is left in the DLQ and reported, never moved twice. On a FIFO DLQ it works
+group by group, in order: a message it does not move stops its group, with a line naming the
+reason and the choices.
+Ctrl-C finishes the batch in hand, prints the summary so far and exits 130 (twice: at once).
+Exit codes: 0 done, 1 FIFO group(s) stopped or FIFO messages unreachable (in flight elsewhere),
+130 interrupted, 252 bad options, 254 SQS refused some (failed, or duplicated: sent but not deleted
+from the DLQ), 255 a send got no answer (unknown) or a receive failed.
 
 Examples:
   $ sfn-relay dlq redrive --reason retries_exhausted --max 500

@@ -5,8 +5,8 @@
 import { GetQueueAttributesCommand, type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { parseEvent } from '../core/event.js';
 import { DEAD_LETTER_REASONS } from '../core/outcome.js';
-import { scrub, shortHash, tokenHash } from '../core/secret.js';
-import { DEAD_LETTER_ATTRIBUTE, type DeadLetterInfo, readDeadLetterInfo } from '../pipeline/deadLetter.js';
+import { shortHash } from '../core/secret.js';
+import { type DeadLetterInfo, readDeadLetterInfo } from '../pipeline/deadLetter.js';
 import { handBackMessages } from './batch.js';
 import { parseDuration, UsageError } from './common.js';
 
@@ -30,35 +30,22 @@ export interface DlqRow {
 /** How long DLQ messages stay hidden while a command reads them; handed back at the end. */
 export const HIDE_SECONDS = 60;
 
-/**
- * The body with every task token in it replaced by `<token 5f0c1e2a9b3d>` (the short hash the
- * relay logs): the token the relay would have parsed, any `taskToken` value in a body it could
- * not parse, and, as a second line of defence, any long opaque run that looks like one.
- */
-export function maskTokens(body: string): string {
-  let out = body;
-  const parsed = parseEvent(body);
-  const tokens = new Set<string>();
-  if (parsed.ok) tokens.add(parsed.event.taskToken);
-  for (const m of body.matchAll(/\\*"taskToken\\*"\s*:\s*\\*"((?:[^"\\]|\\[^"])*)\\*"/g)) {
-    if (m[1] !== undefined && m[1] !== '') tokens.add(m[1]);
-  }
-  for (const t of [...tokens].sort((a, b) => b.length - a.length)) {
-    out = out.split(t).join(`<token ${shortHash(tokenHash(t))}>`);
-  }
-  return scrub(out, undefined, Number.POSITIVE_INFINITY);
-}
-
 export function toRow(m: Message, now: number): DlqRow {
   const info = readDeadLetterInfo(m);
   const parsed = parseEvent(m.Body ?? '');
   const since =
     info?.firstReceivedAt === undefined ? Number(m.Attributes?.SentTimestamp) : Date.parse(info.firstReceivedAt);
-  const attributes: DlqRow['attributes'] = {};
-  for (const [name, v] of Object.entries(m.MessageAttributes ?? {})) {
-    const value = v.StringValue ?? (v.BinaryValue === undefined ? '' : `(${v.BinaryValue.length} bytes)`);
-    attributes[name] = { DataType: v.DataType ?? 'String', Value: value };
-  }
+  // Own properties (Object.fromEntries, not `attributes[name] =`): an attribute a producer named
+  // `__proto__` is an entry like any other, not a change of the object's prototype.
+  const attributes: DlqRow['attributes'] = Object.fromEntries(
+    Object.entries(m.MessageAttributes ?? {}).map(([name, v]) => [
+      name,
+      {
+        DataType: v.DataType ?? 'String',
+        Value: v.StringValue ?? (v.BinaryValue === undefined ? '' : `(${v.BinaryValue.length} bytes)`),
+      },
+    ]),
+  );
   return {
     messageId: m.MessageId ?? '',
     reason: info?.reason ?? NO_REASON,
@@ -73,42 +60,7 @@ export function toRow(m: Message, now: number): DlqRow {
   };
 }
 
-/**
- * The relay's record with the producer's values in it masked: the attribute values it kept inside
- * the JSON (`overflowAttributes`) and the detail. Its own fields (ids, hashes, times) stay readable.
- */
-function maskInfo(info: DeadLetterInfo): DeadLetterInfo {
-  const overflow = info.overflowAttributes;
-  return {
-    ...info,
-    ...(info.detail === undefined ? {} : { detail: maskTokens(info.detail) }),
-    ...(overflow === undefined
-      ? {}
-      : {
-          overflowAttributes: Object.fromEntries(
-            Object.entries(overflow).map(([name, v]) => [
-              name,
-              v.StringValue === undefined ? v : { ...v, StringValue: maskTokens(v.StringValue) },
-            ]),
-          ),
-        }),
-  };
-}
-
-/**
- * The row as printed: tokens masked unless asked for — in the body, the producer's attributes, and
- * the relay's record (`info`, and the `sfn_relay.dead_letter` attribute that carries it).
- */
-export function shown(row: DlqRow, showTokens: boolean): DlqRow {
-  if (showTokens) return row;
-  const info = row.info === undefined ? undefined : maskInfo(row.info);
-  const attributes: DlqRow['attributes'] = {};
-  for (const [name, a] of Object.entries(row.attributes)) {
-    const ours = name === DEAD_LETTER_ATTRIBUTE && info !== undefined;
-    attributes[name] = { ...a, Value: ours ? JSON.stringify(info) : maskTokens(a.Value) };
-  }
-  return { ...row, info, body: maskTokens(row.body), attributes };
-}
+export { maskTokens, shown } from './dlqMask.js';
 
 export interface Filter {
   reason: string | undefined;

@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT, exitCodeOf, oneLine } from './common.js';
 import { registerDlq } from './dlq.js';
+import { onSigint } from './interrupt.js';
 import { registerSendTaskFailure } from './sendTaskFailure.js';
 import { registerValidate } from './validate.js';
 
@@ -62,6 +63,6 @@ export async function main(argv: string[]): Promise<void> {
     if (err.code === 'EPIPE') process.exit(EXIT.ok);
     throw err;
   });
-  process.on('SIGINT', () => process.exit(EXIT.interrupted));
+  process.on('SIGINT', () => onSigint());
   process.exitCode = await run(argv);
 }

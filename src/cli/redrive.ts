@@ -15,13 +15,14 @@
  * - **Native** (`--native`): SQS's `StartMessageMoveTask`, in redriveNative.ts.
  */
 
-import { createHash } from 'node:crypto';
-import type { Message, SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
+import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { isFifoQueueUrl } from '../aws/queueUrl.js';
 import { redriveHopeless } from '../core/outcome.js';
-import { originalAttributes } from '../pipeline/deadLetter.js';
-import { deleteMessages, sendEntries } from './batch.js';
+import { oneLine } from './common.js';
 import { type DlqRow, type Filter, HIDE_SECONDS, handBack, matches, queueSize, receive, toRow } from './dlqRead.js';
+import { moveMessages } from './redriveMove.js';
+
+export { redriveEntry } from './redriveMove.js';
 
 export interface RedriveOptions {
   max: number;
@@ -30,6 +31,8 @@ export interface RedriveOptions {
   /** Move messages whose reason can never succeed on a redrive too. */
   force: boolean;
   onProgress?: (moved: number) => void;
+  /** Aborted (Ctrl-C): finish the batch in hand, hand back the rest, and report. */
+  signal?: AbortSignal;
   /** For tests: the clock and the pause between delete attempts. */
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -43,6 +46,8 @@ export interface StoppedGroup {
   reason: string;
   /** Why it was not moved: a reason that cannot succeed, the filters, SQS refusing it. */
   why: string;
+  /** What stopped it, which decides the choices offered. */
+  kind: 'hopeless' | 'filtered' | 'refused' | 'unknown' | 'duplicated';
   /** Whether `--force` would move it (the reason cannot succeed, nothing else). */
   forceable: boolean;
 }
@@ -58,14 +63,25 @@ export interface RedriveSummary {
   returned: number;
   /** The source queue refused them; they stay in the DLQ (and only there). */
   failed: number;
+  /** Sends that got no answer (a timeout, a reset): still in the DLQ, and maybe in the source queue too. */
+  unknown: number;
+  /** The DLQ message ids of the unknown ones. */
+  unknownIds: string[];
   /** Sent to the source queue, but SQS refused to delete them from the DLQ: now in both queues. */
   duplicated: number;
   /** The DLQ message ids of the duplicated ones. */
   duplicatedIds: string[];
   /** FIFO only: groups stopped at a message not moved, in the order met. */
   stopped: StoppedGroup[];
-  /** FIFO only: messages of the snapshot never looked at, held behind stopped groups (approximate). */
+  /** FIFO only: messages of the snapshot never looked at (approximate; `ended` says why). */
   behind: number;
+  /**
+   * Why the redrive ended: `done` (no more messages handed out), `max` (--max reached), `interrupted`
+   * (Ctrl-C), `error` (a receive failed; see `error`).
+   */
+  ended: 'done' | 'max' | 'interrupted' | 'error';
+  /** The error that ended it, one line. */
+  error?: string;
   /** Held messages SQS refused to make visible again: they reappear within HIDE_SECONDS anyway. */
   notHandedBack: number;
   /** Messages in the DLQ when the redrive started (visible and in flight; approximate, as SQS counts). */
@@ -73,48 +89,38 @@ export interface RedriveSummary {
   dryRun: boolean;
 }
 
-/** The entry that puts a DLQ message back as the producer sent it (group and deduplication kept). */
-export function redriveEntry(id: string, m: Message, sourceUrl: string): SendMessageBatchRequestEntry {
-  const attributes = originalAttributes(m);
-  const group = m.Attributes?.MessageGroupId;
-  const fifo = isFifoQueueUrl(sourceUrl);
-  return {
-    Id: id,
-    MessageBody: m.Body ?? '',
-    ...(Object.keys(attributes).length > 0 ? { MessageAttributes: attributes } : {}),
-    // A FIFO queue needs a group: the message's own, else one for redriven messages.
-    ...(group !== undefined ? { MessageGroupId: group } : fifo ? { MessageGroupId: 'sfn-relay-redrive' } : {}),
-    // A deduplication id of this DLQ message: a redrive retried within 5 minutes is not doubled.
-    ...(fifo
-      ? {
-          MessageDeduplicationId: createHash('sha256')
-            .update(`redrive:${m.MessageId ?? ''}`)
-            .digest('hex'),
-        }
-      : {}),
-  };
-}
-
 /** Why a message is not moved (undefined: it is), counted in the summary. */
 function verdict(row: DlqRow, o: RedriveOptions, summary: RedriveSummary): Omit<StoppedGroup, 'group'> | undefined {
   const base = { messageId: row.messageId, reason: row.reason };
   if (!matches(row, o.filter)) {
     summary.skipped += 1;
-    return { ...base, why: 'not matched by the filters', forceable: false };
+    return { ...base, why: 'not matched by the filters', kind: 'filtered', forceable: false };
   }
   const hopeless = redriveHopeless(row.reason);
   if (hopeless !== undefined && !o.force) {
     summary.hopeless[row.reason] = (summary.hopeless[row.reason] ?? 0) + 1;
-    return { ...base, why: hopeless, forceable: true };
+    return { ...base, why: hopeless, kind: 'hopeless', forceable: true };
   }
   return undefined;
+}
+
+/** A receive failed mid-run: the summary so far, and the error (which sets the exit code). */
+export class RedriveFailed extends Error {
+  constructor(
+    readonly summary: RedriveSummary,
+    override readonly cause: unknown,
+  ) {
+    super(oneLine(cause));
+    this.name = 'RedriveFailed';
+  }
 }
 
 /**
  * The redrive loop. On a FIFO DLQ it works group by group in order: SQS hands out a group's next
  * messages only once the earlier ones are deleted, so a message it does not move stops its group
  * (recorded in `stopped`), and the later messages of that group are left in the DLQ, in order.
- * Ends by the snapshot's size, `max`, or two empty receives.
+ * Ends by the snapshot's size, `max`, two empty receives, the abort signal, or a failed receive
+ * (thrown as RedriveFailed, with the summary so far).
  */
 export async function redrive(
   sqs: SQSClient,
@@ -129,10 +135,13 @@ export async function redrive(
     hopeless: {},
     returned: 0,
     failed: 0,
+    unknown: 0,
+    unknownIds: [],
     duplicated: 0,
     duplicatedIds: [],
     stopped: [],
     behind: 0,
+    ended: 'done',
     notHandedBack: 0,
     snapshot: await queueSize(sqs, dlqUrl),
     dryRun: o.dryRun,
@@ -149,9 +158,22 @@ export async function redrive(
   const examined = new Set<string>();
   /** Source-queue ids of the messages this redrive sent: how a returning message is recognised. */
   const sentAs = new Set<string>();
+  // Chosen but not sent: handed back, and counted as not looked at (they wait behind their group).
+  const notSent = (ms: Message[]) => {
+    held.push(...ms);
+    for (const m of ms) examined.delete(m.MessageId ?? '');
+  };
+  let failure: unknown;
   try {
     for (let empty = 0; empty < 2 && examined.size < summary.snapshot && summary.moved < o.max; ) {
-      const got = await receive(sqs, dlqUrl);
+      if (o.signal?.aborted === true) break;
+      let got: Message[];
+      try {
+        got = await receive(sqs, dlqUrl);
+      } catch (err) {
+        failure = err;
+        break;
+      }
       const validUntil = now() + HIDE_SECONDS * 1000;
       if (got.length === 0) empty += 1;
       const chosen: Message[] = [];
@@ -178,71 +200,28 @@ export async function redrive(
         summary.moved += chosen.length;
         held.push(...chosen);
       } else if (chosen.length > 0) {
-        await moveBatch(sqs, { dlqUrl, sourceUrl, validUntil, o }, chosen, { summary, sentAs, held, stop });
+        const at = { dlqUrl, sourceUrl, validUntil, ordered: fifo, o };
+        await moveMessages(sqs, at, chosen, { summary, sentAs, held, stop, notSent });
       }
       o.onProgress?.(summary.moved);
     }
   } finally {
     summary.notHandedBack = await handBack(sqs, dlqUrl, held);
   }
-  // Only a stop (or a dry run, which deletes nothing) leaves messages unseen behind a group's head.
-  if (fifo && (summary.stopped.length > 0 || o.dryRun) && Number.isFinite(summary.snapshot))
-    summary.behind = Math.max(0, summary.snapshot - examined.size);
+  summary.ended =
+    failure !== undefined
+      ? 'error'
+      : o.signal?.aborted === true
+        ? 'interrupted'
+        : summary.moved >= o.max
+          ? 'max'
+          : 'done';
+  // What SQS counted at the start and this redrive never looked at: behind a stopped group, held in
+  // flight by another reader, or left by --max, Ctrl-C or an error (`ended` says which).
+  if (fifo && Number.isFinite(summary.snapshot)) summary.behind = Math.max(0, summary.snapshot - examined.size);
+  if (failure !== undefined) {
+    summary.error = oneLine(failure);
+    throw new RedriveFailed(summary, failure);
+  }
   return summary;
-}
-
-interface MoveState {
-  summary: RedriveSummary;
-  sentAs: Set<string>;
-  held: Message[];
-  stop: (m: Message, why: Omit<StoppedGroup, 'group'>) => void;
-}
-
-/**
- * Send first, delete second: a crash in between duplicates a message at worst, never loses one.
- * `moved` counts a message only once both were done; one sent but not deleted is `duplicated`.
- */
-async function moveBatch(
-  sqs: SQSClient,
-  at: { dlqUrl: string; sourceUrl: string; validUntil: number; o: RedriveOptions },
-  chosen: Message[],
-  s: MoveState,
-): Promise<void> {
-  // DLQ messages may be up to 1 MiB each: sent in groups within SQS's batch payload limit, as the
-  // relay sends them to the DLQ.
-  const { sent, refused } = await sendEntries(
-    sqs,
-    at.sourceUrl,
-    chosen.map((m, i) => redriveEntry(String(i), m, at.sourceUrl)),
-  );
-  for (const newId of sent.values()) s.sentAs.add(newId);
-  for (const r of refused) {
-    const m = chosen[Number(r.item)] as Message;
-    s.held.push(m);
-    s.stop(m, {
-      messageId: m.MessageId ?? '',
-      reason: toRow(m, Date.now()).reason,
-      why: `the source queue refused it (${r.code})`,
-      forceable: false,
-    });
-  }
-  s.summary.failed += refused.length;
-  const toDelete = chosen.filter((_, i) => sent.has(String(i)));
-  if (toDelete.length === 0) return;
-  const d = await deleteMessages(sqs, at.dlqUrl, toDelete, {
-    validUntil: at.validUntil,
-    ...(at.o.now === undefined ? {} : { now: at.o.now }),
-    ...(at.o.sleep === undefined ? {} : { sleep: at.o.sleep }),
-  });
-  s.summary.moved += d.deleted.length;
-  s.summary.duplicated += d.refused.length;
-  for (const r of d.refused) {
-    s.summary.duplicatedIds.push(r.item.MessageId ?? '');
-    s.stop(r.item, {
-      messageId: r.item.MessageId ?? '',
-      reason: toRow(r.item, Date.now()).reason,
-      why: `sent, but SQS refused to delete it from the DLQ (${r.code})`,
-      forceable: false,
-    });
-  }
 }

@@ -140,8 +140,8 @@ export function compareQueues(source: QueueFacts, dlq: QueueFacts, s: PreflightS
           name: 'dlq_type',
           level: 'error',
           message: source.fifo
-            ? 'SOURCE_QUEUE_URL is a FIFO queue but DLQ_URL is a standard queue; SQS requires a FIFO DLQ for a FIFO source, so dead-lettering will be refused'
-            : 'DLQ_URL is a FIFO queue behind a standard SOURCE_QUEUE_URL; SQS requires matching queue types, and one group would serialise the DLQ: use a standard DLQ',
+            ? 'SOURCE_QUEUE_URL is a FIFO queue but DLQ_URL is a standard queue; SQS requires a FIFO DLQ for a FIFO source (the relay refuses this pairing at start-up): use a FIFO DLQ'
+            : 'DLQ_URL is a FIFO queue behind a standard SOURCE_QUEUE_URL; SQS requires matching queue types, and one group would serialise the DLQ (the relay refuses this pairing at start-up): use a standard DLQ',
         }
       : {
           name: 'dlq_type',

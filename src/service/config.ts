@@ -121,6 +121,13 @@ function crossChecks(c: Env): [string, string][] {
       'DLQ_URL',
       'is a FIFO queue behind a standard SOURCE_QUEUE_URL: use a standard DLQ (queue types must match)',
     ]);
+  } else if (isFifoQueueUrl(c.SOURCE_QUEUE_URL) && !isFifoQueueUrl(c.DLQ_URL)) {
+    // SQS refuses a send without a group to a FIFO queue and a group to a standard one: every
+    // poison message would stay at the head of its group, blocking it forever.
+    out.push([
+      'DLQ_URL',
+      'is a standard queue behind a FIFO SOURCE_QUEUE_URL: use a FIFO DLQ (queue types must match)',
+    ]);
   }
   out.push(...admissionFromEnv(c).problems);
   return out;

@@ -122,6 +122,8 @@ describe('a FIFO DLQ of one group headed by a message that cannot succeed', () =
       hopeless: { body_not_json: 1 },
       returned: 0,
       failed: 0,
+      unknown: 0,
+      unknownIds: [],
       duplicated: 0,
       duplicatedIds: [],
       stopped: [
@@ -130,10 +132,12 @@ describe('a FIFO DLQ of one group headed by a message that cannot succeed', () =
           messageId: head,
           reason: 'body_not_json',
           why: 'the body itself is invalid; a redrive sends the same body',
+          kind: 'hopeless',
           forceable: true,
         },
       ],
       behind: 14,
+      ended: 'done',
       notHandedBack: 0,
       snapshot: 15,
       dryRun: false,
@@ -219,5 +223,24 @@ describe('a FIFO DLQ of many groups', () => {
     expect(forced.code, forced.stderr).toBe(0);
     expect(forced.stdout).toMatch(/^moved 5, skipped 0 \(filtered\), failed 0, in /);
     expect(queueCounts(sqs.server, q.dlqName).total).toBe(0);
+  });
+});
+
+describe('a FIFO DLQ whose group head another reader holds in flight', () => {
+  it('redrive moves what it can reach, reports the rest as not looked at, and exits 1 saying why', async () => {
+    const q = await fifoDlq([ok('g', 0), ok('g', 1), ok('g', 2), ok('h', 0)]);
+    // Another reader (a `dlq list` elsewhere, an interrupted redrive) holds g's head.
+    const other = await sqs.client.send(
+      new ReceiveMessageCommand({ QueueUrl: q.env.DLQ_URL, MaxNumberOfMessages: 1, VisibilityTimeout: 60 }),
+    );
+    expect(other.Messages).toHaveLength(1);
+    const r = await cli(['dlq', 'redrive'], q.env);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(
+      /^moved 1, skipped 0 \(filtered\), failed 0, not looked at 3 \(SQS did not hand them out\), in /,
+    );
+    expect(r.stdout).toContain('holds a message of their group in flight. Wait for its visibility timeout');
+    expect(r.stderr).toContain('about 3 message(s) of the DLQ were not looked at: held in flight elsewhere');
+    expect(queueCounts(sqs.server, q.dlqName)).toMatchObject({ ready: 2, inflight: 1 });
   });
 });

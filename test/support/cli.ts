@@ -10,6 +10,17 @@ export interface CliResult {
   stderr: string;
 }
 
+/** The environment the CLI runs in: test credentials, the emulator's endpoint, nothing else. */
+export function cliEnv(sqsEndpoint: string): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_REGION: 'us-east-1',
+    AWS_ENDPOINT_URL_SQS: sqsEndpoint,
+  };
+}
+
 /** Runs the CLI against `sqsEndpoint`; a command that does not end in `timeoutMs` is killed (code null). */
 export function runCli(
   sqsEndpoint: string,
@@ -20,14 +31,7 @@ export function runCli(
 ): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        AWS_ACCESS_KEY_ID: 'test',
-        AWS_SECRET_ACCESS_KEY: 'test',
-        AWS_REGION: 'us-east-1',
-        AWS_ENDPOINT_URL_SQS: sqsEndpoint,
-        ...env,
-      },
+      env: { ...cliEnv(sqsEndpoint), ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -7,23 +7,18 @@ import { describe, expect, it } from 'vitest';
 import { deleteMessages } from '../../src/cli/batch.js';
 import { EXIT, exitCodeOf } from '../../src/cli/common.js';
 import { formatDetailed, formatTable, shown, toRow } from '../../src/cli/dlqRead.js';
-import { type RedriveOptions, redrive } from '../../src/cli/redrive.js';
+import { redrive } from '../../src/cli/redrive.js';
 import { describe as describeSummary, redriveEnding } from '../../src/cli/redriveReport.js';
 import { shortHash, tokenHash } from '../../src/core/secret.js';
 import { DEAD_LETTER_ATTRIBUTE } from '../../src/pipeline/deadLetter.js';
 import { compareQueues, type QueueFacts } from '../../src/pipeline/preflight.js';
 import { loadConfig } from '../../src/service/config.js';
+import { REDRIVE_OPTIONS } from '../support/redrive.js';
 
 type Command = { constructor: { name: string }; input: Record<string, unknown> };
 type Entry = { Id: string; ReceiptHandle?: string; MessageBody?: string };
 
-const OPTIONS: RedriveOptions = {
-  max: Number.POSITIVE_INFINITY,
-  filter: { reason: undefined, olderThanMs: undefined, newerThanMs: undefined },
-  dryRun: false,
-  force: false,
-  sleep: async () => undefined,
-};
+const OPTIONS = REDRIVE_OPTIONS;
 
 /** A standard DLQ of `n` messages; `deleteAnswer` decides, per receipt handle and attempt, how SQS answers. */
 function fakeSqs(
@@ -95,7 +90,8 @@ describe('redrive when SQS refuses a delete', () => {
     expect(fake.attempts.get('r0')).toBe(1);
     expect(fake.attempts.get('r1')).toBe(2);
     expect(describeSummary(summary, 1)).toMatch(
-      /^moved 2, skipped 0 \(filtered\), failed 0, duplicated 1 \(sent, but still in the DLQ: m0\), in 1\.0 s\n$/,
+      // r0 is handed back (released) too; its expired handle makes SQS refuse that as well.
+      /^moved 2, skipped 0 \(filtered\), failed 0, duplicated 1 \(sent, but still in the DLQ: m0\), in 1\.0 s\n1 held message\(s\) could not be handed back; they reappear within 60 s\n$/,
     );
     const ending = redriveEnding(summary);
     expect(exitCodeOf(ending)).toBe(EXIT.service);
@@ -259,6 +255,7 @@ describe('redrive on a FIFO DLQ whose receive returns several messages of a grou
         messageId: 'm1',
         reason: 'body_not_json',
         why: 'the body itself is invalid; a redrive sends the same body',
+        kind: 'hopeless',
         forceable: true,
       },
     ]);

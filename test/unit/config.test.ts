@@ -53,6 +53,14 @@ describe('loadConfig', () => {
     );
   });
 
+  it('refuses a standard DLQ behind a FIFO source, as the opposite pairing: one problem naming DLQ_URL', () => {
+    const fifoSource = { ...minimal, SOURCE_QUEUE_URL: `${minimal.SOURCE_QUEUE_URL}.fifo` };
+    const p = problems(fifoSource);
+    expect(p).toHaveLength(1);
+    expect(p[0]).toMatch(/^DLQ_URL=.* is a standard queue behind a FIFO SOURCE_QUEUE_URL: use a FIFO DLQ/);
+    expect(problems({ ...fifoSource, DLQ_URL: `${minimal.DLQ_URL}.fifo` })).toEqual([]);
+  });
+
   it('takes the Redis shape from REDIS_URL, REDIS_CLUSTER and the TLS/AUTH settings, never echoing secrets', () => {
     expect(
       loadConfig({ ...minimal, REDIS_URL: 'rediss://u:pw@cfg.cache.amazonaws.com:6379', REDIS_CLUSTER: 'true' }).redis,
