@@ -40,8 +40,8 @@ const oneOf = <const T extends readonly [string, ...string[]]>(options: T, fallb
   v.optional(v.picklist(options, `must be one of ${options.join(', ')}`), fallback);
 
 /**
- * Every setting the service reads, with its default. The README's configuration table is written
- * from this schema; keep the two in step. Empty values count as unset.
+ * Every setting the service reads, with its default. docs/configuration.md's table is tested
+ * against this schema (test/unit/docs.test.ts). Empty values count as unset.
  */
 const schema = v.object({
   SOURCE_QUEUE_URL: queueUrl,
@@ -135,6 +135,9 @@ function crossChecks(c: Env): [string, string][] {
 
 /** Every environment variable the service reads (the Helm chart test checks each is settable). */
 export const ENV_NAMES: readonly string[] = Object.keys(schema.entries);
+
+/** Each variable's default as the schema applies it (undefined: none); docs/configuration.md is tested against it. */
+export const ENV_DEFAULTS: Readonly<Record<string, string | undefined>> = v.getDefaults(schema);
 
 export interface Config {
   sourceQueueUrl: string;

@@ -1,7 +1,7 @@
 /**
  * The chart's alert rules, rendered by the real helm and unit-tested by the real promtool: every
  * alert has a series that fires it and one that must not. The runbook lines are checked against
- * the README's alert table.
+ * the alert table in docs/alerts.md.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -192,8 +192,8 @@ describe('alert rules', () => {
     expect(r.stdout).toContain('SUCCESS');
   });
 
-  it('are the README’s alert table: same names, expressions and runbooks', () => {
-    const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
+  it('are docs/alerts.md’s alert table: same names, expressions and runbooks', () => {
+    const readme = readFileSync(join(import.meta.dirname, '../../docs/alerts.md'), 'utf8');
     const cell = (text: string) => text.replace(/\|/g, '\\|');
     for (const rule of all) {
       const row = readme.split('\n').find((l) => l.startsWith(`| \`${rule.alert}\` |`));

@@ -1,7 +1,7 @@
 /**
  * The layout of src/ is the architecture: folders are layers, and imports run only downward
  * (entry points → assembly → pipeline → clients and state → observability → vocabulary → envelopes).
- * The Layout section (README.md) describes the tree; every folder it names exists, and every folder is named.
+ * The Layout section (docs/development.md) describes the tree; every folder it names exists, and every folder is named.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SRC = join(ROOT, 'src');
 /** Where the Layout section lives. */
-const DOC = 'README.md';
+const DOC = 'docs/development.md';
 
 /** Higher rank may import lower or equal rank; never higher. */
 const RANK: Record<string, number> = {
