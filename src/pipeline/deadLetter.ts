@@ -113,8 +113,8 @@ export function entrySize(e: Pick<SendMessageBatchRequestEntry, 'MessageBody' | 
   for (const [name, v] of Object.entries(e.MessageAttributes ?? {})) {
     size += Buffer.byteLength(name, 'utf8') + Buffer.byteLength(v.DataType ?? '', 'utf8');
     size += v.StringValue === undefined ? 0 : Buffer.byteLength(v.StringValue, 'utf8');
-    // Counted as sent over the JSON protocol (base64): never less than SQS counts.
-    size += v.BinaryValue === undefined ? 0 : Math.ceil(v.BinaryValue.length / 3) * 4;
+    // Raw bytes, as SQS counts them (the base64 of the JSON protocol is transport, not size).
+    size += v.BinaryValue === undefined ? 0 : v.BinaryValue.length;
   }
   return size;
 }

@@ -121,6 +121,24 @@ describe('deadLetterEntry', () => {
     expect(readDeadLetterInfo({ MessageAttributes: roomier.entry.MessageAttributes })?.reason).toBe('token_empty');
   });
 
+  it('counts a Binary attribute in raw bytes, as SQS does: one that fits is kept', () => {
+    const blob = new Uint8Array(300_000).fill(7);
+    const message = {
+      MessageId: 'm-1',
+      Body: 'a'.repeat(700_000),
+      MessageAttributes: { blob: { DataType: 'Binary', BinaryValue: blob } },
+    };
+    const { entry, trimmed, fits } = deadLetterEntry('1', message, info, {}, SQS_MAX_MESSAGE_BYTES);
+    expect(fits).toBe(true);
+    expect(trimmed).toEqual([]);
+    expect(entry.MessageAttributes?.blob?.BinaryValue).toBe(blob);
+    expect(readDeadLetterInfo(entry)?.droppedAttributes).toBeUndefined();
+    expect(entrySize(entry)).toBeLessThanOrEqual(SQS_MAX_MESSAGE_BYTES);
+    expect(entrySize({ MessageBody: 'x', MessageAttributes: { b: { DataType: 'Binary', BinaryValue: blob } } })).toBe(
+      1 + 1 + 6 + 300_000,
+    );
+  });
+
   it('keeps a producer attribute named __proto__ (or constructor) like any other, through the JSON and back', () => {
     const original = JSON.parse(
       `{"__proto__":{"DataType":"String","StringValue":"p"},"constructor":{"DataType":"String","StringValue":"c"}}`,
