@@ -141,10 +141,9 @@ type ErrorClass =
   | { kind: 'retry'; cause: 'throttled' | 'unavailable' | 'unexpected' | 'unauthorized' };
 
 /**
- * Error names from Step Functions (or a proxy): outside strings, so a Map (`__proto__` finds nothing).
- * No name maps to `interrupted`: only the relay's own aborted signal says that (deliver.ts). The
- * blameless class a name can claim is `unauthorized`: it is wholesale, so an endpoint saying it for
- * all opens the breaker; a Kms* one may be one task's key: an operator or the redrive policy ends it.
+ * Error names from Step Functions (or a proxy): outside strings, so a Map (`__proto__` finds nothing). None
+ * means `interrupted` (only the relay's own aborted signal does). The blameless names claim `unauthorized`:
+ * wholesale, so said for all it opens the breaker; a Kms* one may be one task's key (operator or redrive ends it).
  */
 const BY_NAME: ReadonlyMap<string, ErrorClass> = new Map(
   Object.entries({
