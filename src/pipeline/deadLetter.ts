@@ -50,7 +50,7 @@ export interface DeadLetterInfo {
  * attribute itself: a body within a few hundred bytes of the limit is dead-lettered alone, its
  * reason in the log line, the `sfn_relay_dlq_trimmed_total{trim="reason"}` metric and `/readyz`
  * (`dlq_reason_dropped`). The reason is given up only when that makes the entry fit. The body is
- * never given up: one larger than the DLQ's limit goes with its minimal reason and SQS decides; if
+ * never given up: one larger than the DLQ's limit goes alone (the smallest entry) and SQS decides; if
  * refused, it stays in the source queue until an operator raises the DLQ's MaximumMessageSize (the
  * start-up check `dlq_size` says so; the next send takes it) or the source's redrive policy moves it.
  */
@@ -123,8 +123,8 @@ export interface DeadLetterBuild {
   entry: SendMessageBatchRequestEntry;
   trimmed: Trim[];
   /**
-   * False when even the body alone exceeds `maxBytes`: the body goes with the minimal reason
-   * anyway, and SQS decides (its limit may have been raised since it was read).
+   * False when even the body alone exceeds `maxBytes`: the body goes alone anyway, and SQS decides
+   * (its limit may have been raised since it was read; a minimal reason could still not fit it).
    */
   fits: boolean;
 }
@@ -185,9 +185,9 @@ export function deadLetterEntry(
     if (entrySize(entry) <= maxBytes) return { entry, trimmed, fits: true };
   }
   // Not even the body alone fits: the limit read at start-up may be stale (an operator raised it),
-  // so the entry goes with its minimal reason, and SQS decides.
-  const minimal = TRIM_ORDER.filter((t) => t !== 'reason');
-  return { entry: build(id, message, info, traceAttributes, minimal), trimmed: minimal, fits: false };
+  // so the smallest entry goes, the body alone, and SQS decides: a raised limit that takes the body
+  // takes it (body plus a minimal reason could still be refused, forever).
+  return { entry: build(id, message, info, traceAttributes, TRIM_ORDER), trimmed: [...TRIM_ORDER], fits: false };
 }
 
 /** The group a DLQ entry goes to on a FIFO DLQ when its source message had none (a standard source). */
