@@ -1,5 +1,6 @@
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { Pool } from 'undici';
+import { safeErrorName } from '../core/errors.js';
 import type { FailureEvent } from '../core/event.js';
 import { NODE_NETWORK_CODES } from '../core/outcome.js';
 import { scrub } from '../core/secret.js';
@@ -14,15 +15,15 @@ export function defaultEndpoint(region: string): string {
   return `https://states.${region}.${suffix}`;
 }
 
-/** The error code of an AWS JSON-protocol error response, as the SDK reads it. */
+/** The error code of an AWS JSON-protocol error response, as the SDK reads it, made safe (safeErrorName). */
 export function errorCodeOf(headers: Record<string, string | string[] | undefined>, body: string): string {
   const header = headers['x-amzn-errortype'];
   const fromHeader = (Array.isArray(header) ? header[0] : header)?.split(':')[0];
-  if (fromHeader) return fromHeader;
+  if (fromHeader) return safeErrorName(fromHeader);
   try {
     const parsed = JSON.parse(body) as { __type?: string; code?: string; Code?: string };
     const type = parsed.__type ?? parsed.code ?? parsed.Code;
-    if (typeof type === 'string' && type !== '') return type.split('#').at(-1)?.split(':')[0] ?? 'Unknown';
+    if (typeof type === 'string' && type !== '') return safeErrorName(type);
   } catch {
     // not JSON
   }

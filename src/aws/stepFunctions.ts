@@ -2,7 +2,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent } from 'node:https';
 import { SendTaskFailureCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { errorNameOf } from '../core/errors.js';
+import { errorNameOf, safeErrorName } from '../core/errors.js';
 import type { FailureEvent } from '../core/event.js';
 import { scrub } from '../core/secret.js';
 import type { SendResult } from '../core/sendResult.js';
@@ -89,7 +89,7 @@ export function toSendResult(err: unknown, token: string | undefined): SendResul
   const e = (err ?? {}) as SdkErrorShape;
   return {
     ok: false,
-    errorName: errorNameOf(err),
+    errorName: safeErrorName(errorNameOf(err), token),
     httpStatus: e.$metadata?.httpStatusCode,
     attempts: e.$metadata?.attempts ?? 1,
     message: scrub(String(e.message ?? ''), token),

@@ -138,11 +138,12 @@ export interface FateSettings {
 type ErrorClass =
   | { kind: 'closed' }
   | { kind: 'dead'; reason: DeadLetterReason }
-  | { kind: 'retry'; cause: 'throttled' | 'unavailable' | 'unexpected' | 'unauthorized' | 'interrupted' };
+  | { kind: 'retry'; cause: 'throttled' | 'unavailable' | 'unexpected' | 'unauthorized' };
 
 /**
- * Error names answered by Step Functions (or a proxy): outside strings. A Map, so that a name such as
- * `constructor`, `toString` or `__proto__` finds nothing instead of an Object.prototype member.
+ * Error names from Step Functions (or a proxy): outside strings, so a Map (`__proto__` finds nothing). None
+ * means `interrupted` (only the relay's own aborted signal does). The blameless names claim `unauthorized`:
+ * wholesale, so said for all it opens the breaker; a Kms* one may be one task's key (operator or redrive ends it).
  */
 const BY_NAME: ReadonlyMap<string, ErrorClass> = new Map(
   Object.entries({
@@ -167,7 +168,6 @@ const BY_NAME: ReadonlyMap<string, ErrorClass> = new Map(
     CredentialsProviderError: { kind: 'retry', cause: 'unauthorized' },
     KmsAccessDeniedException: { kind: 'retry', cause: 'unauthorized' },
     KmsInvalidStateException: { kind: 'retry', cause: 'unauthorized' },
-    AbortError: { kind: 'retry', cause: 'interrupted' },
   } satisfies Record<string, ErrorClass>),
 );
 
@@ -294,6 +294,6 @@ export function decide(evidence: Evidence, f: FateSettings): Outcome {
 export function isWholesaleFailure(result: SendResult): boolean {
   if (result.ok) return false;
   const cls = classifyError(result.errorName, result.httpStatus);
-  // Per-message surprises ('unexpected' 4xx) and our own interruptions say nothing about the service.
-  return cls.kind === 'retry' && cls.cause !== 'interrupted' && cls.cause !== 'unexpected';
+  // Per-message surprises ('unexpected' 4xx) say nothing about the service.
+  return cls.kind === 'retry' && cls.cause !== 'unexpected';
 }

@@ -51,8 +51,9 @@ export interface DeadLetterInfo {
  * reason in the log line, the `sfn_relay_dlq_trimmed_total{trim="reason"}` metric and `/readyz`
  * (`dlq_reason_dropped`). The reason is given up only when that makes the entry fit. The body is
  * never given up: one larger than the DLQ's limit goes with its minimal reason and SQS decides; if
- * refused, it stays in the source queue until an operator raises the DLQ's MaximumMessageSize (the
- * start-up check `dlq_size` says so; the next send takes it) or the source's redrive policy moves it.
+ * refused, the limit is read again (dlqLimit.ts) and the message stays in the source queue until an
+ * operator raises the DLQ's MaximumMessageSize (the start-up check `dlq_size` says so; the next
+ * attempt is fitted to the new limit) or the source's redrive policy moves it.
  */
 export const TRIM_ORDER = ['trace_context', 'detail', 'overflow_attributes', 'attributes', 'origin', 'reason'] as const;
 export type Trim = (typeof TRIM_ORDER)[number];
@@ -113,8 +114,8 @@ export function entrySize(e: Pick<SendMessageBatchRequestEntry, 'MessageBody' | 
   for (const [name, v] of Object.entries(e.MessageAttributes ?? {})) {
     size += Buffer.byteLength(name, 'utf8') + Buffer.byteLength(v.DataType ?? '', 'utf8');
     size += v.StringValue === undefined ? 0 : Buffer.byteLength(v.StringValue, 'utf8');
-    // Counted as sent over the JSON protocol (base64): never less than SQS counts.
-    size += v.BinaryValue === undefined ? 0 : Math.ceil(v.BinaryValue.length / 3) * 4;
+    // Raw bytes, as SQS counts them (the base64 of the JSON protocol is transport, not size).
+    size += v.BinaryValue === undefined ? 0 : v.BinaryValue.length;
   }
   return size;
 }
@@ -185,7 +186,9 @@ export function deadLetterEntry(
     if (entrySize(entry) <= maxBytes) return { entry, trimmed, fits: true };
   }
   // Not even the body alone fits: the limit read at start-up may be stale (an operator raised it),
-  // so the entry goes with its minimal reason, and SQS decides.
+  // so the entry goes with its minimal reason, and SQS decides. If it is refused, the settle step
+  // reads the DLQ's limit again (dlqLimit.ts) and the next attempt is fitted to it: the reason is
+  // then dropped when only the body fits, so a raised limit always ends the hand-backs.
   const minimal = TRIM_ORDER.filter((t) => t !== 'reason');
   return { entry: build(id, message, info, traceAttributes, minimal), trimmed: minimal, fits: false };
 }

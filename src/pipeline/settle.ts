@@ -24,14 +24,8 @@ import type { Origin } from '../envelope/unwrap.js';
 import type { Metrics } from '../observability/metrics.js';
 import { endWithError, queueName, tracer } from '../observability/telemetry.js';
 import { traceContextAttributes } from '../observability/traceContext.js';
-import {
-  chunkEntries,
-  type DeadLetterInfo,
-  deadLetterEntry,
-  dlqRouting,
-  SQS_MAX_MESSAGE_BYTES,
-  type Trim,
-} from './deadLetter.js';
+import { chunkEntries, type DeadLetterInfo, deadLetterEntry, dlqRouting, type Trim } from './deadLetter.js';
+import { DlqLimit } from './dlqLimit.js';
 import { codeLabel, numberAttribute, recordFinished } from './finishRecord.js';
 
 /** A message whose outcome is decided, with its CONSUMER span, still open until settled. */
@@ -83,12 +77,14 @@ export class Settler {
   readonly #s: SettleSettings;
   readonly #d: SettleDeps;
   readonly #dlqName: string;
+  readonly #dlqLimit: DlqLimit;
   readonly #health: DlqHealth = { refused: 0, lastRefusal: undefined, reasonDropped: 0 };
 
   constructor(settings: SettleSettings, deps: SettleDeps) {
     this.#s = settings;
     this.#d = deps;
     this.#dlqName = queueName(settings.dlqUrl);
+    this.#dlqLimit = new DlqLimit(settings.dlqUrl, settings.dlqMaxMessageBytes, deps);
   }
 
   get dlqHealth(): DlqHealth {
@@ -143,12 +139,14 @@ export class Settler {
         f.message,
         this.#info(f, now),
         span === undefined ? {} : traceContextAttributes(trace.setSpan(f.ctx, span)),
-        this.#s.dlqMaxMessageBytes ?? SQS_MAX_MESSAGE_BYTES,
+        this.#dlqLimit.bytes,
       );
       this.#trimmed(f, trimmed);
       return { ...entry, ...dlqRouting(f.message, this.#s.dlqFifo ?? isFifoQueueUrl(this.#s.dlqUrl)) };
     });
     const refusals = await this.#sendToDlq(entries);
+    // A limit raised since it was read is seen before the next attempt.
+    if (refusals.size > 0) await this.#dlqLimit.refresh(now);
 
     items.forEach((f, i) => {
       const refusal = refusals.get(String(i));

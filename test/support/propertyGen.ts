@@ -13,6 +13,8 @@ export const PROTOTYPE_NAMES = ['constructor', 'toString', '__proto__', 'hasOwnP
 const PERSISTENT = [
   ...PROTOTYPE_NAMES,
   'SomethingNew',
+  // Not an interruption when an endpoint writes it: only the relay's own signal is (outcome.ts).
+  'AbortError',
   'InvalidToken',
   'TaskDoesNotExist',
   'ValidationException',
@@ -24,6 +26,7 @@ const TRANSIENT: [string, number | undefined][] = [
   ['ServiceUnavailable', 503],
   ['TimeoutError', undefined],
   ['ECONNRESET', undefined],
+  ['AbortError', undefined],
   ['AccessDeniedException', 400],
   ['ExpiredTokenException', 400],
 ];
@@ -90,12 +93,14 @@ export interface MessageSpec {
   garbage: string;
   /** Bytes short of the queue's limit, for a body padded up to it; undefined: not padded. */
   nearLimit: number | undefined;
-  attributes: [string, string][];
+  /** Name and value: a String value (multibyte included) or a Binary one. */
+  attributes: [string, string | Uint8Array][];
   group: number;
 }
 
 const ATTRIBUTE_NAMES = [
   'a',
+  '__proto__',
   'traceparent',
   'tracestate',
   'constructor',
@@ -127,7 +132,14 @@ export const messageSpec: fc.Arbitrary<MessageSpec> = fc.record({
   garbage: fc.string({ unit: 'grapheme', maxLength: 30 }).filter(sqsAccepts),
   nearLimit: fc.option(fc.integer({ min: 0, max: 700 }), { freq: 4, nil: undefined }),
   attributes: fc.uniqueArray(
-    fc.tuple(fc.constantFrom(...ATTRIBUTE_NAMES), fc.string({ minLength: 1, maxLength: 20 }).filter(sqsAccepts)),
+    fc.tuple(
+      fc.constantFrom(...ATTRIBUTE_NAMES),
+      fc.oneof(
+        fc.string({ minLength: 1, maxLength: 20 }).filter(sqsAccepts),
+        fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }).filter(sqsAccepts),
+        fc.uint8Array({ minLength: 1, maxLength: 40 }),
+      ),
+    ),
     { maxLength: 10, selector: ([n]) => n },
   ),
   group: fc.integer({ min: 0, max: 2 }),
@@ -136,7 +148,18 @@ export const messageSpec: fc.Arbitrary<MessageSpec> = fc.record({
 /** The body and attributes of a message, fitted to `maxBytes` as SQS counts it. */
 export function build(spec: MessageSpec, token: string, maxBytes: number) {
   const attributes: Record<string, MessageAttributeValue> = {};
-  for (const [name, value] of spec.attributes) attributes[name] = { DataType: 'String', StringValue: value };
+  for (const [name, value] of spec.attributes) {
+    // An own property even for `__proto__` (an assignment would set the prototype instead).
+    Object.defineProperty(attributes, name, {
+      value:
+        typeof value === 'string'
+          ? { DataType: 'String', StringValue: value }
+          : { DataType: 'Binary', BinaryValue: value },
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
   const event = { taskToken: spec.kind === 'bad_token' ? `${token} x` : token, error: spec.error, cause: spec.cause };
   const sns = (inner: unknown) => ({
     Type: 'Notification',

@@ -128,7 +128,8 @@ export class SqsModel {
         return `InvalidParameterValue: value of ${name}`;
       }
     }
-    if (sqsSize(e.MessageBody ?? '', e.MessageAttributes) > q.maxMessageBytes) return 'InvalidParameterValue: too long';
+    if (sqsSize(e.MessageBody ?? '', e.MessageAttributes) > q.maxMessageBytes)
+      return `InvalidParameterValue: too long (body ${Buffer.byteLength(e.MessageBody ?? '')} bytes)`;
     if (q.fifo && (e.MessageGroupId === undefined || e.MessageDeduplicationId === undefined)) return 'MissingParameter';
     if (!q.fifo && e.MessageDeduplicationId !== undefined) return 'InvalidParameterValue: deduplication id';
     return undefined;
@@ -220,6 +221,9 @@ export class SqsModel {
         return this.#perEntry(op, q, entries as ChangeMessageVisibilityBatchRequestEntry[], (e) =>
           this.#visibility(q, e),
         );
+      case 'GetQueueAttributes':
+        // The relay reads the DLQ's limit again after a refused send (src/pipeline/dlqLimit.ts).
+        return { Attributes: { MaximumMessageSize: String(q.maxMessageBytes) } };
       default:
         throw new Error(`the model does not answer ${op}`);
     }
@@ -234,9 +238,13 @@ export class SqsModel {
     }
     return this.#perEntry('SendMessageBatch', q, entries, (e) => {
       const refusal = this.#check(q, e);
-      if (refusal !== undefined) return this.#violation(`SendMessageBatch to ${q.url}: ${refusal}`);
-      this.#enqueue(q, e);
-      return undefined;
+      if (refusal === undefined) {
+        this.#enqueue(q, e);
+        return undefined;
+      }
+      // Recorded as a violation; answered with SQS's code, as SQS would.
+      this.#violation(`SendMessageBatch to ${q.url}: ${refusal}`);
+      return refusal;
     });
   }
 

@@ -103,10 +103,13 @@ describe('deadLetterEntry', () => {
     expect(alone.entry.MessageAttributes).toBeUndefined();
     expect(alone.entry.MessageBody).toBe(message.Body);
     // A body that alone exceeds the limit (read at start-up; an operator may have raised it since):
-    // the minimal reason goes with it, marked, and SQS decides.
+    // it goes with its minimal reason, and SQS decides. A refusal makes the relay read the limit
+    // again (dlqLimit.ts), so a raised limit ends it (found by the property test: a body plus its
+    // minimal reason was refused forever by a DLQ raised to the source's size).
     const over = deadLetterEntry('0', message, big, trace, message.Body.length - 1);
     expect(over.fits).toBe(false);
     expect(over.entry).toEqual(plain.entry);
+    expect(over.trimmed.at(-1)).toBe('origin');
   });
 
   it('dead-letters a body just under 1 MiB: the body alone when even the minimal reason does not fit', () => {
@@ -119,6 +122,24 @@ describe('deadLetterEntry', () => {
     const roomier = deadLetterEntry('0', { ...message, Body: 'x'.repeat(1_048_000) }, info);
     expect(roomier.fits).toBe(true);
     expect(readDeadLetterInfo({ MessageAttributes: roomier.entry.MessageAttributes })?.reason).toBe('token_empty');
+  });
+
+  it('counts a Binary attribute in raw bytes, as SQS does: one that fits is kept', () => {
+    const blob = new Uint8Array(300_000).fill(7);
+    const message = {
+      MessageId: 'm-1',
+      Body: 'a'.repeat(700_000),
+      MessageAttributes: { blob: { DataType: 'Binary', BinaryValue: blob } },
+    };
+    const { entry, trimmed, fits } = deadLetterEntry('1', message, info, {}, SQS_MAX_MESSAGE_BYTES);
+    expect(fits).toBe(true);
+    expect(trimmed).toEqual([]);
+    expect(entry.MessageAttributes?.blob?.BinaryValue).toBe(blob);
+    expect(readDeadLetterInfo(entry)?.droppedAttributes).toBeUndefined();
+    expect(entrySize(entry)).toBeLessThanOrEqual(SQS_MAX_MESSAGE_BYTES);
+    expect(entrySize({ MessageBody: 'x', MessageAttributes: { b: { DataType: 'Binary', BinaryValue: blob } } })).toBe(
+      1 + 1 + 6 + 300_000,
+    );
   });
 
   it('keeps a producer attribute named __proto__ (or constructor) like any other, through the JSON and back', () => {

@@ -338,6 +338,62 @@ describe('fallback store', () => {
     await s.close();
   });
 
+  it('ends a run of failures only by a successful operation: PING answers while operations fail READONLY', async () => {
+    const state = { healthy: false, error: new Error("READONLY You can't write against a read only replica.") };
+    let now = 0;
+    let probes = 0;
+    const s = new FallbackDedupStore(failing(state, new MemoryDedupStore()), new MemoryDedupStore(), {
+      probe: () => {
+        probes += 1;
+        return Promise.resolve('PONG');
+      },
+      probeIntervalMs: 5,
+      degradeAfterMs: 5000,
+      isConnectionError,
+      logger: createLogger('silent'),
+      now: () => now,
+    });
+    // A claim fails every 300 ms; the probes between them answer.
+    for (; now < 5000; now += 300) {
+      await expect(s.claim(`h${now}`, 'a', 10_000)).rejects.toThrow(/READONLY/);
+      const seen = probes;
+      await waitFor('a probe to answer', () => probes > seen, { timeoutMs: 2000 });
+    }
+    expect(await s.claim('h-last', 'a', 10_000)).toBe('claimed');
+    expect(s.kind).toBe('memory');
+    await s.close();
+  });
+
+  it('gives a later blip its full grace when the probe is refused NOPERM (an ACL user without PING)', async () => {
+    const state = { healthy: false, error: new Error('Connection is closed.') };
+    const noperm = Object.assign(new Error("NOPERM this user has no permissions to run the 'ping' command"), {
+      name: 'ReplyError',
+    });
+    let now = 0;
+    let probes = 0;
+    const s = new FallbackDedupStore(failing(state, new MemoryDedupStore()), new MemoryDedupStore(), {
+      probe: () => {
+        probes += 1;
+        return Promise.reject(noperm);
+      },
+      probeIntervalMs: 5,
+      degradeAfterMs: 5000,
+      isConnectionError,
+      logger: createLogger('silent'),
+      now: () => now,
+    });
+    await expect(s.claim('a', 'o', 10_000)).rejects.toThrow(/closed/);
+    // A quiet hour: the probes are refused NOPERM, which still says Redis is reachable.
+    await waitFor('a probe', () => probes >= 1, { timeoutMs: 2000 });
+    now = 3_600_000;
+    await expect(s.claim('b', 'o', 10_000)).rejects.toThrow(/closed/);
+    expect(s.degraded).toBe(false);
+    now += 5000;
+    expect(await s.claim('b', 'o', 10_000)).toBe('claimed');
+    expect(s.degraded).toBe(true);
+    await s.close();
+  });
+
   it('does not fall back for a command error: it reports it and fails the operation', async () => {
     const state = {
       healthy: false,

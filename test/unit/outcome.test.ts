@@ -65,7 +65,9 @@ describe('decide', () => {
     expect(send(err('SomethingNew', 400))).toBe(true);
     expect(send(err('ServiceUnavailable', 503), true)).toBe(false);
     expect(send(err('AccessDeniedException', 400))).toBe(false);
-    expect(send(err('AbortError'))).toBe(false);
+    // An error name is an outside string: `AbortError` from an endpoint is no interruption of ours.
+    expect(send(err('AbortError'))).toBe(true);
+    expect(send(err('AbortError', 400))).toBe(true);
     expect(send(err('InvalidToken', 400))).toBe(false);
     expect(send({ ok: true, attempts: 1 })).toBe(false);
     expect(countsAgainstMessage({ stage: 'dedup', claim: 'busy' })).toBe(false);

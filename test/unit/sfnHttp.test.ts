@@ -218,6 +218,33 @@ describe('LeanSfnClient', () => {
     expect(second.slice(0, 11)).toBe(serverish);
   });
 
+  it('keeps an error name only in a safe shape, never token-shaped, on both the lean and the SDK path', async () => {
+    const token = 'AAAAKgAAAAIAAAAAAAAAAbcdefTOKEN0123456789abcdef';
+    const withToken = { ...event, taskToken: token };
+    const hostile: [Canned, string][] = [
+      [{ status: 400, body: JSON.stringify({ code: `no task for token ${token}`, message: 'x' }) }, 'UnknownError'],
+      [{ status: 400, body: JSON.stringify({ __type: `com.amazonaws#${token}`, message: 'x' }) }, 'UnknownError'],
+      [{ status: 400, headers: { 'x-amzn-errortype': `${token}:http://x` }, body: '{}' }, 'UnknownError'],
+      [{ status: 400, body: JSON.stringify({ code: `Bad${'x'.repeat(80)}`, message: 'x' }) }, 'UnknownError'],
+      [{ status: 400, body: JSON.stringify({ code: 'ns#Weird\nName', message: 'x' }) }, 'UnknownError'],
+      [
+        { status: 400, body: JSON.stringify({ __type: 'com.amazonaws#InvalidToken:http://x', message: 'x' }) },
+        'InvalidToken',
+      ],
+    ];
+    for (const [canned, expected] of hostile) {
+      script = [canned];
+      const ours = await lean().sendTaskFailure(withToken);
+      expect(ours, JSON.stringify(canned)).toMatchObject({ ok: false, errorName: expected });
+      expect(JSON.stringify(ours)).not.toContain(token.slice(0, 20));
+    }
+    // The SDK path: an error whose name an endpoint wrote.
+    const sdkError = Object.assign(new Error('x'), { name: `token ${token}`, $metadata: { httpStatusCode: 400 } });
+    expect(toSendResult(sdkError, token)).toMatchObject({ errorName: 'UnknownError' });
+    const named = Object.assign(new Error('x'), { name: token, $metadata: { httpStatusCode: 400 } });
+    expect(toSendResult(named, token)).toMatchObject({ errorName: 'UnknownError' });
+  });
+
   it('reports a network failure as a retryable error name', async () => {
     const dead = new LeanSfnClient({
       region: 'us-east-1',

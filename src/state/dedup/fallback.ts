@@ -3,7 +3,7 @@ import type { MemoryDedupStore } from './memory.js';
 import type { ClaimResult, DedupStore, StoreKind } from './store.js';
 
 export interface FallbackOptions {
-  /** Resolves when the primary answers (for Redis: PING). */
+  /** Resolves when the primary answers (for Redis: PING); a reply error (NOPERM) is an answer too. */
   probe: () => Promise<unknown>;
   probeIntervalMs: number;
   /** Consecutive answered probes before switching back (a flapping link does not switch every second). */
@@ -45,11 +45,17 @@ export class FallbackDedupStore implements DedupStore {
   #degraded = false;
   #degradedAt = 0;
   /**
-   * When the current run of connection failures began; undefined while Redis answers. A run ends
-   * with any answer: an operation's, or a probe's (probed from the first failure on, so a failure
-   * followed by a quiet queue does not count as a run that lasts until the next, unrelated blip).
+   * When the current run of connection failures began; undefined while Redis answers. Only a
+   * successful operation ends a run: a probe can answer while operations fail (PING during a
+   * failover's `READONLY`, or `Command timed out` on a busy node), so a probe's answer ends nothing
+   * while operations keep failing. It only tells a quiet queue from an outage: a failure that comes
+   * a whole grace after the last one, with a probe answered in between, begins a new run, so one
+   * failure followed by a quiet queue does not take the grace from the next, unrelated blip.
    */
   #failingSince: number | undefined;
+  #lastFailureAt = 0;
+  /** A probe answered since the last failed operation. */
+  #probeAnswered = false;
   #answered = 0;
   #switches = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -83,22 +89,41 @@ export class FallbackDedupStore implements DedupStore {
     return this.#switches;
   }
 
-  /** A run of connection failures begins (or goes on): probe until something answers. */
+  /** A run of connection failures begins (or goes on): probe until a probe answers. */
   #failing(now: number): void {
+    const quietSince = this.#probeAnswered && now - this.#lastFailureAt >= this.#o.degradeAfterMs;
+    if (quietSince) this.#failingSince = undefined;
     this.#failingSince ??= now;
+    this.#lastFailureAt = now;
+    this.#probeAnswered = false;
     if (this.#watch !== undefined) return;
     this.#watch = setInterval(() => {
-      this.#o.probe().then(
-        () => this.#answeredAgain(),
-        () => undefined,
-      );
+      void this.#probe().then((answered) => {
+        if (!answered || this.#degraded) return;
+        this.#probeAnswered = true;
+        clearInterval(this.#watch);
+        this.#watch = undefined;
+      });
     }, this.#o.probeIntervalMs);
     this.#watch.unref();
   }
 
-  /** Redis answered while not degraded: the run of failures, if any, is over. */
+  /**
+   * Whether Redis answered the probe. A reply refusing the command (`NOPERM` for an ACL user
+   * without `PING`) is an answer too: Redis is reachable, and a refused probe must neither skip a
+   * grace nor keep the relay on the in-process store.
+   */
+  #probe(): Promise<boolean> {
+    return this.#o.probe().then(
+      () => true,
+      (err: unknown) => (err as Error)?.name === 'ReplyError' && !this.#o.isConnectionError(err),
+    );
+  }
+
+  /** An operation succeeded while not degraded: the run of failures, if any, is over. */
   #answeredAgain(): void {
     this.#failingSince = undefined;
+    this.#probeAnswered = false;
     clearInterval(this.#watch);
     this.#watch = undefined;
   }
@@ -117,15 +142,10 @@ export class FallbackDedupStore implements DedupStore {
     );
     this.#o.onChange?.(this.kind);
     this.#timer = setInterval(() => {
-      this.#o.probe().then(
-        () => {
-          this.#answered += 1;
-          this.#maybeRecover();
-        },
-        () => {
-          this.#answered = 0;
-        },
-      );
+      void this.#probe().then((answered) => {
+        this.#answered = answered ? this.#answered + 1 : 0;
+        this.#maybeRecover();
+      });
     }, this.#o.probeIntervalMs);
     this.#timer.unref();
   }
