@@ -4,7 +4,7 @@
  * never succeed go too, and every attribute is moved as it is (the relay's included, which the
  * relay ignores). SQS allows it only when the DLQ is the source queue's redrive-policy target and
  * both are of one type; on FIFO queues it moves oldest first and cannot stop at a group's head
- * (see the README).
+ * (see docs/cli.md).
  */
 import { ListMessageMoveTasksCommand, type SQSClient, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
 import { queueArn } from '../aws/sqs.js';

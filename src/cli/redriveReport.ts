@@ -1,6 +1,6 @@
 /**
  * What `dlq redrive` prints, and how it ends: a summary line whose every count means one thing
- * (the README's DLQ section lists them), a line per stopped FIFO group naming the reason and the
+ * (docs/cli.md lists them), a line per stopped FIFO group naming the reason and the
  * choices, and the error that sets the exit code when work was left undone.
  */
 import { redriveHopeless } from '../core/outcome.js';

@@ -98,7 +98,7 @@ async function attempt(sqs: SQSClient, url: string): Promise<QueueFacts | { erro
 
 /**
  * The source queue's redrive policy: the last bound on a message handed back for causes that are not
- * its own (outages, a refused DLQ: see the README's "ends by" column). None: one warning line.
+ * its own (outages, a refused DLQ: see the "ends by" column of docs/outcomes.md). None: one warning line.
  */
 export function redriveCheck(r: QueueFacts['redrive'], s: Pick<PreflightSettings, 'maxReceives'>): Check {
   const name = 'redrive_policy';
