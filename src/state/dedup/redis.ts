@@ -59,7 +59,7 @@ interface Scripts {
   relayFail(key: string, ttlMs: number): Promise<number>;
 }
 
-/** Claims per script call on a standalone server (bounds the call's arguments: ~26 each). */
+/** Claims per script call on a standalone server: bounds a call to ~13,500 arguments (up to 27 a claim). */
 const CLAIMS_PER_CALL = 500;
 
 interface PendingClaim {
