@@ -5,6 +5,8 @@
  * policies evict them as readily as `allkeys-*`: only `noeviction` keeps them (and refuses writes
  * with OOM instead, which the relay counts as command errors and alerts on).
  * ElastiCache does not offer CONFIG: the answer is then `unknown`, pointing to the parameter group.
+ * The answers are read strictly (`[name, value]`, a policy name, a byte count): any other shape is
+ * `unknown` too, quoting what was seen, never a guess.
  */
 import type { RedisClient } from './redis.js';
 import { redisErrorCode } from './redisErrors.js';
@@ -16,7 +18,7 @@ export type EvictionVerdict =
   | 'evicts'
   /** No memory limit: Redis grows until its host runs out. */
   | 'unbounded'
-  /** CONFIG refused or not answered (ElastiCache). */
+  /** CONFIG refused (ElastiCache, an ACL) or answered in an unexpected shape. */
   | 'unknown';
 
 export interface EvictionReport {
@@ -27,17 +29,19 @@ export interface EvictionReport {
 }
 
 const PARAMETER_GROUP =
-  "check maxmemory-policy in the cache's parameter group (ElastiCache's default, volatile-lru, evicts the relay's records when memory is full) and size it per docs/redis-sizing.md";
+  "(ElastiCache's default, volatile-lru, evicts the relay's records when memory is full: set noeviction) and size it per docs/redis-sizing.md";
+
+/** Why the verdict is unknown: CONFIG refused (with its error code), or an answer of an unexpected shape. */
+function unknownReport(why: { refused: string } | { seen: string }): EvictionReport {
+  const meaning =
+    'refused' in why
+      ? `CONFIG refused (${why.refused}): on ElastiCache CONFIG is not allowed; check the parameter group's maxmemory-policy ${PARAMETER_GROUP}`
+      : `CONFIG GET answered an unexpected shape (${why.seen}): check maxmemory-policy and maxmemory on the server ${PARAMETER_GROUP}`;
+  return { policy: undefined, verdict: 'unknown', meaning };
+}
 
 /** The meaning of one server's answer. */
-export function evictionMeaning(policy: string | undefined, maxmemory: number | undefined): EvictionReport {
-  if (policy === undefined) {
-    return {
-      policy,
-      verdict: 'unknown',
-      meaning: `Redis does not answer CONFIG GET (ElastiCache): ${PARAMETER_GROUP}`,
-    };
-  }
+export function evictionMeaning(policy: string, maxmemory: number): EvictionReport {
   if (policy === 'noeviction') {
     return maxmemory === 0
       ? {
@@ -61,17 +65,36 @@ export function evictionMeaning(policy: string | undefined, maxmemory: number | 
 
 type Node = { config(op: 'GET', name: string): Promise<unknown> };
 
-async function readNode(node: Node): Promise<EvictionReport> {
+/** The value of a `CONFIG GET name` answer if it is exactly `[name, value]` and the value fits. */
+function configValue(answer: unknown, name: string, fits: RegExp): string | undefined {
+  if (!Array.isArray(answer) || answer.length !== 2 || answer[0] !== name) return undefined;
+  const value = answer[1];
+  return typeof value === 'string' && fits.test(value) ? value : undefined;
+}
+
+/** What was seen, short and printable (a CONFIG answer carries no secrets, but keep the line bounded). */
+function seen(name: string, answer: unknown): string {
+  let text: string;
   try {
-    const [policy, max] = await Promise.all([node.config('GET', 'maxmemory-policy'), node.config('GET', 'maxmemory')]);
-    const value = (answer: unknown) => (Array.isArray(answer) ? String(answer[1] ?? '') : undefined);
-    const p = value(policy);
-    const m = value(max);
-    return evictionMeaning(p === '' ? undefined : p, m === undefined ? undefined : Number(m));
-  } catch (err) {
-    const r = evictionMeaning(undefined, undefined);
-    return { ...r, meaning: `${r.meaning} (${redisErrorCode(err)})` };
+    text = JSON.stringify(answer) ?? String(answer);
+  } catch {
+    text = String(answer);
   }
+  return `${name}: ${text.length > 60 ? `${text.slice(0, 60)}…` : text}`;
+}
+
+async function readNode(node: Node): Promise<EvictionReport> {
+  let answers: [unknown, unknown];
+  try {
+    answers = await Promise.all([node.config('GET', 'maxmemory-policy'), node.config('GET', 'maxmemory')]);
+  } catch (err) {
+    return unknownReport({ refused: redisErrorCode(err) });
+  }
+  const policy = configValue(answers[0], 'maxmemory-policy', /^[a-z][a-z-]{0,31}$/);
+  if (policy === undefined) return unknownReport({ seen: seen('maxmemory-policy', answers[0]) });
+  const max = configValue(answers[1], 'maxmemory', /^\d{1,20}$/);
+  if (max === undefined) return unknownReport({ seen: seen('maxmemory', answers[1]) });
+  return evictionMeaning(policy, Number(max));
 }
 
 const WORST: EvictionVerdict[] = ['evicts', 'unbounded', 'unknown', 'keeps'];
@@ -83,5 +106,5 @@ export async function readEviction(client: RedisClient): Promise<EvictionReport>
     : [client as import('ioredis').Redis];
   const reports = await Promise.all(nodes.map(readNode));
   reports.sort((a, b) => WORST.indexOf(a.verdict) - WORST.indexOf(b.verdict));
-  return reports[0] ?? evictionMeaning(undefined, undefined);
+  return reports[0] ?? unknownReport({ seen: 'no primary' });
 }

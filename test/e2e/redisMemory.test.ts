@@ -10,6 +10,7 @@ import { createLogger } from '../../src/core/log.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { createSharedState } from '../../src/service/stores.js';
 import { RedisDedupStore } from '../../src/state/dedup/redis.js';
+import { legacyReadUntil } from '../../src/state/dedup/redisLegacy.js';
 import { createRedis } from '../../src/state/redis.js';
 import { readEviction } from '../../src/state/redisEviction.js';
 import { uniquePrefix } from '../support/redis.js';
@@ -95,6 +96,41 @@ describe.each([
     await writeLegacyDone(client(), freshPrefix, oldDone, 60_000);
     expect(await fresh2.claim(oldDone, 'new', 10_000)).toBe('claimed');
   });
+});
+
+describe('upgrade on a shared Redis', () => {
+  it('reads the old layout when the capped SCAN stopped before seeing a few old keys among a million others', async () => {
+    const shared = await ownServer();
+    const others = 1_000_000;
+    for (let from = 0; from < others; from += 100_000) {
+      await shared.eval(
+        "for i = ARGV[1], ARGV[2] do redis.call('SET', 'otherapp:cache:' .. i, 'x') end return 1",
+        0,
+        from,
+        Math.min(others, from + 100_000) - 1,
+      );
+    }
+    const prefix = 'sfn-relay:';
+    const hashes = [0, 1, 2].map((i) => fakeTokenHash('shared', i));
+    for (const h of hashes) await writeLegacyDone(shared, prefix, h, 86_400_000);
+    const store = new RedisDedupStore(shared, prefix);
+    // A cap of 2 SCAN calls (2,000 keys walked of a million): the walk cannot complete.
+    const until = await legacyReadUntil(shared, {
+      marker: `${prefix}layout2-since`,
+      legacyPattern: `${prefix}tok:*`,
+      ttlMs: 86_400_000,
+      nowMs: Date.now(),
+      scanRounds: 2,
+    });
+    expect(await shared.get(`${prefix}layout2-since`)).toMatch(/^\d+:1$/);
+    const reading = new RedisDedupStore(shared, prefix, { readLegacyUntilMs: until });
+    expect(await Promise.all(hashes.map((h) => reading.claim(h, 'new', 10_000)))).toEqual(['done', 'done', 'done']);
+    // A walk that completes and finds none still concludes "no old keys" (cursor back to 0).
+    expect(await store.startLegacyWindow()).toBe(until);
+    const empty = await ownServer();
+    await empty.set('otherapp:x', '1');
+    expect(await new RedisDedupStore(empty, prefix).startLegacyWindow()).toBe(0);
+  }, 120_000);
 });
 
 describe('upgrade, through the relay start-up', () => {

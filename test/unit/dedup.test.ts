@@ -108,6 +108,33 @@ describe('redis store', () => {
     expect(calls).toHaveBeenCalledTimes(1);
     calls.mockRestore();
   });
+
+  it('claims 10,000 tokens made in one tick (the script call is chunked, not one huge spread)', async () => {
+    const s = new RedisDedupStore(redis, prefix, { readLegacyUntilMs: 0 });
+    const h = `big-${Math.random()}`;
+    const results = await Promise.all(Array.from({ length: 10_000 }, (_, i) => s.claim(`${h}-${i}`, 'a', 10_000)));
+    expect(results.filter((r) => r === 'claimed')).toHaveLength(10_000);
+    expect(await s.claim(`${h}-9999`, 'b', 10_000)).toBe('busy');
+  });
+
+  it('keeps a record its full TTL in Redis when the completer’s clock runs 30 s behind', async () => {
+    const own = uniquePrefix();
+    // The true time (claimant's, Redis' within a minute) put where the slow clock's window ends
+    // soonest: (done - 30 s + TTL) just before a 64 s window boundary.
+    const now = Date.now();
+    const real = now + 64_000 - ((now + 70_000) % 64_000) - 1;
+    const slow = new RedisDedupStore(redis, own, { ttlMs: 100_000, now: () => real - 30_000 });
+    await slow.complete('skewed', 100_000);
+    const [hash] = await redis.keys(`${own}d*`);
+    expect(Number(await redis.call('PEXPIRETIME', String(hash)))).toBeGreaterThanOrEqual(real + 100_000);
+    const claimant = new RedisDedupStore(redis, own, {
+      ttlMs: 100_000,
+      readLegacyUntilMs: 0,
+      now: () => real + 99_000,
+    });
+    expect(await claimant.claim('skewed', 'b', 10_000)).toBe('done');
+    await cleanup(redis, own);
+  });
 });
 
 describe('redis cluster store', () => {

@@ -59,6 +59,9 @@ interface Scripts {
   relayFail(key: string, ttlMs: number): Promise<number>;
 }
 
+/** Claims per script call on a standalone server: bounds a call to ~13,500 arguments (up to 27 a claim). */
+const CLAIMS_PER_CALL = 500;
+
 interface PendingClaim {
   hash: string;
   owner: string;
@@ -145,13 +148,17 @@ export class RedisDedupStore implements DedupStore {
     });
     const legacy = now < this.#readLegacyUntilMs ? parts.map((p) => this.#redis.get(p.k.legacy)) : [];
     if (!this.#redis.isCluster) {
-      const answer = this.#redis.relayClaim(
-        parts.length * (m + 1),
-        ...parts.flatMap((p) => p.keys),
-        m,
-        ...parts.flatMap((p) => p.args),
-      );
-      this.#settle(batch, answer, legacy);
+      // In chunks: one script call's arguments are spread into a JS call, which a large tick would overflow.
+      for (let at = 0; at < parts.length; at += CLAIMS_PER_CALL) {
+        const chunk = parts.slice(at, at + CLAIMS_PER_CALL);
+        const answer = this.#redis.relayClaim(
+          chunk.length * (m + 1),
+          ...chunk.flatMap((p) => p.keys),
+          m,
+          ...chunk.flatMap((p) => p.args),
+        );
+        this.#settle(batch.slice(at, at + CLAIMS_PER_CALL), answer, legacy.slice(at, at + CLAIMS_PER_CALL));
+      }
       return;
     }
     batch.forEach((c, i) => {

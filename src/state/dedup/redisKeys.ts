@@ -4,9 +4,10 @@
  * - **Done records** are fields of small hashes, not keys of their own: a key costs ~117 bytes on
  *   Redis 7.0 however short it is (two dict entries, an object, the name), a listpack field ~20.
  *   A record goes into the hash of its *shard* (the first 14 bits of the token's hash: 16,384
- *   shards) and of the *window* its expiry falls in; the hash expires at the window's end, so a
- *   record lives between its TTL and its TTL plus one window. The window is the smallest power of
- *   two seconds ≥ TTL/16 (8,192 s for a day), so a claim looks in at most 18 hashes of its shard.
+ *   shards) and of the *window* its expiry falls in; the hash expires at the window's end plus a
+ *   clock-skew margin, so a record lives between its TTL and its TTL plus one window plus the
+ *   margin. The window is the smallest power of two seconds ≥ TTL/16 (8,192 s for a day), so a
+ *   claim looks in at most 23 hashes of its shard (14 for a day).
  *   Whole-key expiry works on every Redis and Valkey ElastiCache runs; per-field expiry (HEXPIRE)
  *   would need Redis 7.4 or Valkey 9.0.
  * - The field is the first 96 bits of the token's hash in base64url (16 characters), as many bits
@@ -23,6 +24,12 @@ import { createHash } from 'node:crypto';
 
 const SHARD_BITS = 14;
 const HEX_HASH = /^[0-9a-f]{64}$/i;
+/**
+ * How far a replica's clock may run behind without shortening a record's TTL: the completer's own
+ * clock places the record and its hash's expiry (PEXPIREAT), so each hash lives this much longer
+ * and claims look this much further back. Skew beyond it shortens the TTL by the excess.
+ */
+export const CLOCK_SKEW_MARGIN_MS = 300_000;
 
 /** The window width for a TTL, as a power of two: the smallest 2^n seconds ≥ TTL/16, at least 64 s. */
 export function windowLog2(ttlMs: number): number {
@@ -61,8 +68,8 @@ export class RedisKeys {
     this.ttlMs = ttlMs;
     this.#log2 = windowLog2(ttlMs);
     this.#windowS = 2 ** this.#log2;
-    // Windows from now's to (now + TTL)'s, and one more for a replica whose clock runs ahead.
-    this.lookups = Math.ceil(ttlMs / 1000 / this.#windowS) + 2;
+    // Windows from (now - margin)'s to (now + TTL)'s, and one more for a replica whose clock runs ahead.
+    this.lookups = Math.ceil(ttlMs / 1000 / this.#windowS) + 2 + Math.ceil(CLOCK_SKEW_MARGIN_MS / 1000 / this.#windowS);
   }
 
   /** `hash`: the token's SHA-256 in hex; anything else (tests, names) is hashed first. */
@@ -87,12 +94,12 @@ export class RedisKeys {
   /** The hash a record done at `nowMs` for `ttlMs` goes into, and when that hash expires (ms since the epoch). */
   doneHash(tag: string, nowMs: number, ttlMs: number): { key: string; expiresAtMs: number } {
     const index = Math.floor((nowMs + Math.min(ttlMs, this.ttlMs)) / 1000 / this.#windowS);
-    return { key: this.#window(tag, index), expiresAtMs: (index + 1) * this.#windowS * 1000 };
+    return { key: this.#window(tag, index), expiresAtMs: (index + 1) * this.#windowS * 1000 + CLOCK_SKEW_MARGIN_MS };
   }
 
   /** The hashes a claim at `nowMs` looks in, `lookups` of them. */
   doneHashes(tag: string, nowMs: number): string[] {
-    const first = Math.floor(nowMs / 1000 / this.#windowS);
+    const first = Math.floor((nowMs - CLOCK_SKEW_MARGIN_MS) / 1000 / this.#windowS);
     return Array.from({ length: this.lookups }, (_, i) => this.#window(tag, first + i));
   }
 }
