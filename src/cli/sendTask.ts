@@ -5,9 +5,8 @@
  * Each command is a `SendTaskSpec`: its parameters, its skeletons, its check and its publish call.
  */
 import type { Command } from 'commander';
-import type { PublishOptions } from '../aws/publish.js';
+import { CLOUDEVENT_TYPES, type PublishOptions } from '../aws/publish.js';
 import { InvalidEventError, RelayError } from '../core/errors.js';
-import { DEFAULT_CLOUDEVENT_TYPE } from '../envelope/cloudevent.js';
 import { type AwsOptions, required, sqsClient, UsageError } from './common.js';
 import { stringParameter } from './paramfile.js';
 import { callerContext, cloudEventOption, type PublishCliOptions, readCliInput } from './sendTaskInput.js';
@@ -26,6 +25,7 @@ export type Fields = Record<string, string>;
 
 export interface SendTaskSpec<E> {
   command: string;
+  kind: keyof typeof CLOUDEVENT_TYPES;
   description: string;
   parameters: readonly TaskParameter[];
   /** `aws stepfunctions <command> --generate-cli-skeleton` (input) and `yaml-input`, byte for byte. */
@@ -35,6 +35,8 @@ export interface SendTaskSpec<E> {
   validate: (fields: Fields) => E;
   publish: (event: E, options: PublishOptions) => Promise<string>;
   helpAfter: string;
+  /** How the default FIFO deduplication id is made, when not the body's SHA-256. */
+  defaultDedupId?: string;
 }
 
 /** The AWS CLI's global `--output`: a format, never the task's output (that is `--task-output`). */
@@ -144,9 +146,7 @@ export function registerSendTask<E>(program: Command, spec: SendTaskSpec<E>): vo
     .option('--message-group-id <id>', 'FIFO queues (required) and fair queues: the message group')
     .option(
       '--message-deduplication-id <id>',
-      spec.command === 'send-task-heartbeat'
-        ? 'FIFO queues: the deduplication id (default: a new UUID per heartbeat, so repeated heartbeats are never dropped by SQS)'
-        : 'FIFO queues: the deduplication id (default: the SHA-256 of the published body, so a repeat within 5 minutes is dropped by SQS)',
+      `FIFO queues: the deduplication id (default: ${spec.defaultDedupId ?? 'the SHA-256 of the published body, so a repeat within 5 minutes is dropped by SQS'})`,
     )
     .option(
       '--cloudevent-source <uri>',
@@ -154,7 +154,7 @@ export function registerSendTask<E>(program: Command, spec: SendTaskSpec<E>): vo
     )
     .option(
       '--cloudevent-type <type>',
-      `with --cloudevent-source: the CloudEvent type (default: ${DEFAULT_CLOUDEVENT_TYPE})`,
+      `with --cloudevent-source: the CloudEvent type (default: ${CLOUDEVENT_TYPES[spec.kind]})`,
     )
     .option('--output <format>', `accepted as the AWS CLI's global output format (${OUTPUT_FORMATS.join(', ')})`)
     .option('--region <region>', 'AWS region (default: $AWS_REGION)')

@@ -23,6 +23,7 @@ function checked(fields: Fields) {
 export function registerSendTaskFailure(program: Command): void {
   registerSendTask(program, {
     command: 'send-task-failure',
+    kind: 'failure',
     description:
       'Publish a task failure to the relay queue (the options of `aws stepfunctions send-task-failure`, validated like the relay)',
     parameters: [

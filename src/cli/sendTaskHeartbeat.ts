@@ -20,6 +20,7 @@ function checked(fields: Fields): { taskToken: string } {
 export function registerSendTaskHeartbeat(program: Command): void {
   registerSendTask(program, {
     command: 'send-task-heartbeat',
+    kind: 'heartbeat',
     description:
       'Publish a task heartbeat to the relay queue (the options of `aws stepfunctions send-task-heartbeat`, validated like the relay)',
     parameters: [
@@ -33,6 +34,7 @@ export function registerSendTaskHeartbeat(program: Command): void {
     ],
     skeletonJson: HEARTBEAT_SKELETON,
     skeletonYaml: HEARTBEAT_SKELETON_YAML,
+    defaultDedupId: 'a new UUID per heartbeat, so repeated heartbeats are never dropped by SQS',
     validate: checked,
     publish: publishTaskHeartbeat,
     helpAfter: `

@@ -25,6 +25,7 @@ function checked(fields: Fields): { taskToken: string; output: string } {
 export function registerSendTaskSuccess(program: Command): void {
   registerSendTask(program, {
     command: 'send-task-success',
+    kind: 'success',
     description:
       'Publish a task success to the relay queue (the options of `aws stepfunctions send-task-success`, validated like the relay)',
     parameters: [
