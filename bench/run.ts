@@ -8,11 +8,11 @@
  * from /proc for the consumer process. Variants alternate order on each repeat; figures are medians.
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CreateQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { parseEvent } from '../src/core/event.js';
 import { requireBinary } from '../test/support/binaries.js';
 import { startRedisCluster } from '../test/support/redisCluster.js';
 import { startRedisServer } from '../test/support/redisServer.js';
@@ -20,6 +20,7 @@ import { renderChart } from './chart.js';
 import { end, failIfItDies, onEnd, track } from './children.js';
 import { type DedupRow, dedupRow, type StartupRow, startupRows } from './lean.js';
 import { type BytesRow, bytesRow } from './redisMemory.js';
+import { batchSizeFor, type Callback, events, token } from './workload.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
@@ -43,6 +44,10 @@ const OUT = args.includes('--out')
   ? String(args[args.indexOf('--out') + 1])
   : `${ROOT}bench/results${QUICK ? '/quick' : ''}`;
 const CLK_TCK = 100;
+// Whether the relay under test relays successes: its own parser says a body with `output` is one.
+const RELAYS_SUCCESS =
+  (parseEvent(JSON.stringify({ taskToken: 't', output: '{}' })) as { event?: { kind?: string } }).event?.kind ===
+  'success';
 
 process.env.AWS_ACCESS_KEY_ID ??= 'bench';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'bench';
@@ -122,35 +127,19 @@ async function startRedisServers(): Promise<
 
 // ---------------------------------------------------------------- workload
 
-/** A base64-like token of realistic length (real ones are several hundred characters). */
-function token(): string {
-  return `AAAAKgAAAAIAAAAAAAAAA${randomBytes(360).toString('base64')}`;
-}
-
-function events(n: number, dupShare: number): { bodies: string[]; unique: number } {
-  const unique = Math.round(n * (1 - dupShare));
-  const tokens = Array.from({ length: unique }, token);
-  const bodies = tokens.map((t, i) => JSON.stringify({ taskToken: t, error: 'Bench', cause: `event ${i}` }));
-  for (let i = unique; i < n; i += 1) bodies.push(bodies[(i * 7919) % unique] ?? '');
-  for (let i = bodies.length - 1; i > 0; i -= 1) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [bodies[i], bodies[j]] = [bodies[j] as string, bodies[i] as string];
-  }
-  return { bodies, unique };
-}
-
 async function preload(sqs: SQSClient, queueUrl: string, bodies: string[]): Promise<void> {
   let next = 0;
+  const size = batchSizeFor(bodies);
   await Promise.all(
     Array.from({ length: 8 }, async () => {
       for (;;) {
         const start = next;
-        next += 10;
+        next += size;
         if (start >= bodies.length) return;
         await sqs.send(
           new SendMessageBatchCommand({
             QueueUrl: queueUrl,
-            Entries: bodies.slice(start, start + 10).map((b, j) => ({ Id: String(j), MessageBody: b })),
+            Entries: bodies.slice(start, start + size).map((b, j) => ({ Id: String(j), MessageBody: b })),
           }),
         );
       }
@@ -168,6 +157,10 @@ interface Variant {
   redis?: 'standalone' | 'cluster';
   /** Default on; off shows what tracing every message costs. */
   tracing?: boolean;
+  /** Default: failures. Successes need CALLBACK_KINDS=failure,success and are counted as SendTaskSuccess calls. */
+  callback?: Callback;
+  /** Events for this variant when not N (large outputs: the queue holds them all at once). */
+  events?: number;
 }
 
 interface Run {
@@ -254,6 +247,7 @@ async function startConsumer(v: Variant, queueUrl: string): Promise<{ proc: Chil
         OTEL_EXPORTER_OTLP_ENDPOINT: sinkEndpoint,
         // The account quota is not what is measured here.
         SFN_RATE_LIMIT_PER_SECOND: '0',
+        ...(v.callback?.kind === 'success' ? { CALLBACK_KINDS: 'failure,success' } : {}),
         ...(v.redis === undefined || redisUrls === undefined
           ? {}
           : {
@@ -289,7 +283,7 @@ async function runOne(v: Variant, n: number): Promise<Run> {
   const name = `bench-${queueCounter}`;
   const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl ?? '';
   await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
-  const { bodies, unique } = events(n, v.dupShare);
+  const { bodies, unique } = events(n, v.dupShare, v.callback);
   await preload(sqs, queueUrl, bodies);
   await sqsChild.ask('reset');
   await sink.ask('reset');
@@ -304,9 +298,13 @@ async function runOne(v: Variant, n: number): Promise<Run> {
   const cpu = cpuMs(pid) - cpu0;
   const rss = peakRssMiB(pid);
   const requests = await sqsChild.ask<Record<string, number>>('counts');
-  const stats = await sink.ask<{ calls: number; uniqueTokens: number }>('stats');
+  const stats = await sink.ask<{ calls: number; uniqueTokens: number; byOperation: Record<string, number> }>('stats');
   consumer.stop();
   await new Promise((r) => consumer.proc.once('exit', r));
+  const operation = v.callback?.kind === 'success' ? 'SendTaskSuccess' : 'SendTaskFailure';
+  if ((stats.byOperation[operation] ?? 0) !== stats.calls) {
+    throw new Error(`${v.name}: expected only ${operation} calls, the sink saw ${JSON.stringify(stats.byOperation)}`);
+  }
   const total = Object.values(requests).reduce((a, b) => a + b, 0);
   return {
     variant: v.name,
@@ -393,6 +391,28 @@ function fmt(x: number, digits = 0): string {
     : '-';
 }
 
+/**
+ * The success path beside the failure rows: outputs of 1 KiB and 200 KiB (fewer events: the queue
+ * holds them all at once). Only when this build's relay reads a body's kind (issue 25's relay side).
+ */
+function successVariants(): Variant[] {
+  if (!RELAYS_SUCCESS) {
+    process.stderr.write('no success rows: this build of the relay does not relay successes\n');
+    return [];
+  }
+  const success = (outputBytes: number): Callback => ({ kind: 'success', outputBytes });
+  return [
+    { name: 'relay success (1 KiB output)', kind: 'relay', dupShare: 0, callback: success(1024) },
+    {
+      name: 'relay success (200 KiB output)',
+      kind: 'relay',
+      dupShare: 0,
+      callback: success(200 * 1024),
+      events: Math.min(N, QUICK ? 100 : 1000),
+    },
+  ];
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   [sqsChild, sink] = await Promise.all([startChild(`${ROOT}bench/sqsServer.ts`), startChild(`${ROOT}bench/sink.ts`)]);
@@ -412,6 +432,7 @@ async function main(): Promise<void> {
     { name: 'relay (memory, 0% dup)', kind: 'relay', dupShare: 0 },
     { name: 'relay (memory, 20% dup)', kind: 'relay', dupShare: 0.2 },
     ...(QUICK ? [] : [{ name: 'relay (memory, 0%, no tracing)', kind: 'relay' as const, dupShare: 0, tracing: false }]),
+    ...successVariants(),
     ...(withRedis
       ? [
           ...(QUICK
@@ -438,7 +459,7 @@ async function main(): Promise<void> {
     const order = r % 2 === 0 ? variants : [...variants].reverse();
     for (const v of order) {
       process.stderr.write(`\r[${runs.length + 1}/${totalRuns}] repeat ${r + 1}: ${v.name.padEnd(28)}`);
-      runs.push(await runOne(v, v.kind === 'naive' ? NAIVE_N : N));
+      runs.push(await runOne(v, v.events ?? (v.kind === 'naive' ? NAIVE_N : N)));
     }
   }
   process.stderr.write(`${'\r'.padEnd(60)}\r`);

@@ -1,11 +1,13 @@
 /**
  * Bench child: an always-200 stand-in for Step Functions (so the consumer, not an emulator, is
- * measured) and a no-op OTLP collector. Counts SendTaskFailure calls per token and, for latency
+ * measured) and a no-op OTLP collector. Counts the callback calls (SendTaskFailure, SendTaskSuccess,
+ * SendTaskHeartbeat: in all and by operation) per token and, for latency
  * runs, when each token first arrived. IPC: {type:'stats'}, {type:'arrivals'}, {type:'reset'}.
  */
 import { createServer } from 'node:http';
 
 let calls = 0;
+const byOperation = new Map<string, number>();
 const perToken = new Map<string, number>();
 const arrivals = new Map<string, number>();
 let traceExports = 0;
@@ -20,8 +22,10 @@ const server = createServer((req, res) => {
       return;
     }
     const target = String(req.headers['x-amz-target'] ?? '');
-    if (target.endsWith('SendTaskFailure')) {
+    const operation = /\.(SendTask(?:Failure|Success|Heartbeat))$/.exec(target)?.[1];
+    if (operation !== undefined) {
       calls += 1;
+      byOperation.set(operation, (byOperation.get(operation) ?? 0) + 1);
       const body = Buffer.concat(chunks).toString('utf8');
       // The token is the first field the SDK serialises; a regex is cheaper than JSON.parse here.
       const token = /"taskToken":"([^"]*)"/.exec(body)?.[1] ?? '';
@@ -38,11 +42,18 @@ process.on('message', (msg: { id: number; type: string }) => {
   if (msg.type === 'stats') {
     let max = 0;
     for (const n of perToken.values()) max = Math.max(max, n);
-    reply = { calls, uniqueTokens: perToken.size, maxPerToken: max, traceExports };
+    reply = {
+      calls,
+      byOperation: Object.fromEntries(byOperation),
+      uniqueTokens: perToken.size,
+      maxPerToken: max,
+      traceExports,
+    };
   } else if (msg.type === 'arrivals') {
     reply = Object.fromEntries(arrivals);
   } else if (msg.type === 'reset') {
     calls = 0;
+    byOperation.clear();
     traceExports = 0;
     perToken.clear();
     arrivals.clear();

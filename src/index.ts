@@ -1,6 +1,13 @@
 /** The package's library surface, for Node.js producers and tools. */
 
-export { type PublishOptions, publishTaskFailure } from './aws/publish.js';
+export {
+  type PublishOptions,
+  publishTaskFailure,
+  publishTaskHeartbeat,
+  publishTaskSuccess,
+  type TaskHeartbeat,
+  type TaskSuccess,
+} from './aws/publish.js';
 export { ConfigError, InvalidEventError, RelayError } from './core/errors.js';
 export { type FailureEvent, type ParseResult, POISON_REASONS, parseEvent, validateEvent } from './core/event.js';
 export { decide, type Outcome } from './core/outcome.js';

@@ -7,11 +7,15 @@ import { EXIT, exitCodeOf, oneLine } from './common.js';
 import { registerDlq } from './dlq.js';
 import { onSigint } from './interrupt.js';
 import { registerSendTaskFailure } from './sendTaskFailure.js';
+import { registerSendTaskHeartbeat } from './sendTaskHeartbeat.js';
+import { registerSendTaskSuccess } from './sendTaskSuccess.js';
 import { registerValidate } from './validate.js';
 
 export function buildProgram(): Command {
   const program = new Command('sfn-relay')
-    .description('Publish Step Functions task failures to the relay, inspect and redrive its DLQ, validate events')
+    .description(
+      'Publish Step Functions task callbacks (failure, success, heartbeat) to the relay, inspect and redrive its DLQ, validate events',
+    )
     .version('0.1.0')
     .showSuggestionAfterError()
     .addHelpText(
@@ -19,6 +23,8 @@ export function buildProgram(): Command {
       `
 Examples:
   $ sfn-relay send-task-failure --task-token "$TOKEN" --error Timeout --cause "upstream did not answer"
+  $ sfn-relay send-task-success --task-token "$TOKEN" --task-output '{"ok": true}'
+  $ sfn-relay send-task-heartbeat --task-token "$TOKEN"
   $ sfn-relay dlq list
   $ sfn-relay validate events.jsonl
 
@@ -28,6 +34,8 @@ Exit codes (the AWS CLI v2's): 0 ok, 1 validate found invalid events, 130 interr
 255 other (network, unexpected).`,
     );
   registerSendTaskFailure(program);
+  registerSendTaskSuccess(program);
+  registerSendTaskHeartbeat(program);
   registerDlq(program);
   registerValidate(program);
   // Usage errors from commander itself (unknown option, missing value) exit 252, like ours.

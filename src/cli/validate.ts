@@ -37,7 +37,9 @@ export function registerValidate(program: Command): void {
   program
     .command('validate')
     .argument('[file]', 'a file of event bodies, or - for standard input', '-')
-    .description('Check event bodies offline: valid, or the exact reason the relay would dead-letter each')
+    .description(
+      'Check event bodies offline: valid and of which kind (failure, success, heartbeat), or the exact reason the relay would dead-letter each',
+    )
     .addHelpText(
       'after',
       `
@@ -60,7 +62,9 @@ Exit codes: 0 all valid, 1 some invalid, 252 unreadable or empty input.`,
         const r = parseEvent(body);
         if (r.ok) {
           const note = r.truncated.length > 0 ? `, ${r.truncated.join(' and ')} will be truncated` : '';
-          process.stdout.write(`line ${line}: valid (${r.origin.envelope}${note})\n`);
+          // TODO(issue-25 merge): the parsed event carries its `kind` then; drop the cast.
+          const kind = (r.event as { kind?: string }).kind ?? 'failure';
+          process.stdout.write(`line ${line}: valid ${kind} (${r.origin.envelope}${note})\n`);
         } else {
           invalid += 1;
           const path = r.origin === undefined || r.origin.envelope === 'plain' ? '' : ` (in ${r.origin.envelope})`;

@@ -22,15 +22,24 @@ interface Case {
   quiet: Record<string, string>;
 }
 
-const bucket = (le: string, values: string) => ({
-  [`sfn_relay_event_lag_seconds_bucket{outcome="failed",le="${le}"}`]: values,
+const bucket = (le: string, values: string, outcome = 'failed') => ({
+  [`sfn_relay_event_lag_seconds_bucket{outcome="${outcome}",le="${le}"}`]: values,
 });
 
 const CASES: Case[] = [
   {
     alert: 'SfnRelayLagging',
-    fires: { ...bucket('60', '0x40'), ...bucket('300', '0+60x40'), ...bucket('+Inf', '0+60x40') },
-    summary: 'Task failures reach Step Functions 4m 48s after they were published (p95)',
+    // Successes late, failures on time: the terminal callbacks' p95 is late.
+    fires: {
+      ...bucket('60', '0x40', 'succeeded'),
+      ...bucket('300', '0+60x40', 'succeeded'),
+      ...bucket('+Inf', '0+60x40', 'succeeded'),
+      ...bucket('1', '0+20x40'),
+      ...bucket('60', '0+20x40'),
+      ...bucket('300', '0+20x40'),
+      ...bucket('+Inf', '0+20x40'),
+    },
+    summary: 'Task failures and successes reach Step Functions 4m 44s after they were published (p95)',
     quiet: {
       ...bucket('1', '0+60x40'),
       ...bucket('60', '0+60x40'),
@@ -98,17 +107,25 @@ const CASES: Case[] = [
   },
   {
     alert: 'SfnRelayUnauthorized',
-    fires: { 'sfn_relay_messages_finished_total{outcome="retry_later",reason="unauthorized"}': '0+1x40' },
-    summary: 'SendTaskFailure is refused for credentials or permissions',
+    // Success enabled without states:SendTaskSuccess: the alert names the kind whose action is missing.
+    fires: {
+      'sfn_relay_messages_finished_total{outcome="retry_later",reason="unauthorized",kind="success"}': '0+1x40',
+      'sfn_relay_messages_finished_total{outcome="failed",reason="",kind="failure"}': '0+60x40',
+    },
+    summary: 'Step Functions refuses the success callbacks for credentials or permissions',
+    labels: { kind: 'success' },
     quiet: { 'sfn_relay_messages_finished_total{outcome="retry_later",reason="throttled"}': '0+60x40' },
   },
   {
     alert: 'SfnRelaySendErrors',
+    // Half the failures fail; a flood of heartbeats that go through must not hide it.
     fires: {
-      'sfn_relay_send_task_failure_calls_total{result="ThrottlingException"}': '0+60x40',
-      'sfn_relay_send_task_failure_calls_total{result="ok"}': '0+60x40',
+      'sfn_relay_send_task_failure_calls_total{result="ThrottlingException",kind="failure"}': '0+60x40',
+      'sfn_relay_send_task_failure_calls_total{result="ok",kind="failure"}': '0+60x40',
+      'sfn_relay_send_task_failure_calls_total{result="ok",kind="heartbeat"}': '0+6000x40',
     },
-    summary: '50% of SendTaskFailure calls fail after their retries',
+    summary: '50% of the failure calls to Step Functions fail after their retries',
+    labels: { kind: 'failure' },
     quiet: {
       // Tasks found closed are not errors of the relay's.
       'sfn_relay_send_task_failure_calls_total{result="TaskTimedOut"}': '0+60x40',

@@ -70,6 +70,13 @@ const COMBINATIONS: Record<string, Values> = {
   },
   'otlp on': { otel: { tracesExporter: 'otlp', exporterEndpoint: 'http://otel-collector.observability:4318' } },
   irsa: { serviceAccount: { roleArn: 'arn:aws:iam::123456789012:role/sfn-failure-relay' } },
+  'every callback kind': {
+    config: {
+      callbackKinds: 'failure,success,heartbeat',
+      taskHeartbeatMinIntervalSeconds: 30,
+      heartbeatRateLimitPerSecond: 20,
+    },
+  },
   'VPC endpoints': {
     config: {
       sqsEndpoint: 'https://vpce-0123-sqs.sqs.eu-west-1.vpce.amazonaws.com',

@@ -52,6 +52,10 @@ describe('bench --quick', () => {
     expect(
       result.summary.find((s) => s.variant === 'relay (memory, 20% dup)')?.sendTaskFailureCallsPerUniqueToken,
     ).toBe(1);
+    // The success rows (once the relay relays successes): one SendTaskSuccess per token, nothing else.
+    for (const s of result.summary.filter((x) => x.variant.startsWith('relay success'))) {
+      expect(s.sendTaskFailureCallsPerUniqueToken, s.variant).toBe(1);
+    }
     expect(result.latency.samples).toBeGreaterThan(0);
     expect(readFileSync(join(out, 'latest.svg'), 'utf8')).toContain('<svg');
   }, 180_000);

@@ -1,14 +1,13 @@
 /** The real `sfn-relay` command, run as a child process against the SQS emulator. */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import type { DeadLetterReason } from '../../src/core/outcome.js';
 import { DEAD_LETTER_ATTRIBUTE, deadLetterEntry, readDeadLetterInfo } from '../../src/pipeline/deadLetter.js';
-import { runCli } from '../support/cli.js';
+import { awsCliBody } from '../support/awsCliBody.js';
+import { expectRefusals, type Refusal, runCli } from '../support/cli.js';
 import {
   createActivityMachine,
   executionFailure,
@@ -27,43 +26,6 @@ const emu = useEmulators();
 
 const cli = (args: string[], env: Record<string, string> = {}, stdin?: string, timeoutMs = 60_000) =>
   runCli(emu.sqs.endpoint, args, env, stdin, timeoutMs);
-
-/** What the AWS CLI v2 sends to Step Functions for these arguments: the request body, parsed. */
-async function awsCliBody(args: string[]): Promise<unknown> {
-  const bodies: string[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => {
-      body += d;
-    });
-    req.on('end', () => {
-      bodies.push(body);
-      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' }).end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  try {
-    const child = spawn(
-      requireAwsCliV2(),
-      ['stepfunctions', 'send-task-failure', ...args, '--endpoint-url', `http://127.0.0.1:${port}`],
-      {
-        env: {
-          PATH: process.env.PATH ?? '',
-          AWS_ACCESS_KEY_ID: 'x',
-          AWS_SECRET_ACCESS_KEY: 'y',
-          AWS_REGION: 'us-east-1',
-        },
-        stdio: 'ignore',
-      },
-    );
-    const code = await new Promise((resolve) => child.on('exit', resolve));
-    if (code !== 0) throw new Error(`aws exited ${code}`);
-  } finally {
-    server.close();
-  }
-  return JSON.parse(bodies[0] ?? 'null');
-}
 
 describe('sfn-relay send-task-failure', () => {
   it('prints exactly the AWS CLI v2 skeletons', async () => {
@@ -89,7 +51,7 @@ describe('sfn-relay send-task-failure', () => {
     const dir = tempDir('sfn-relay-');
     writeFileSync(join(dir, 'token-nl.txt'), 'abc\n');
     writeFileSync(join(dir, 'bad.txt'), Buffer.from([0x78, 0xff]));
-    const cases: [string[], number, RegExp][] = [
+    const cases: Refusal[] = [
       [['send-task-failure', '--task-token', 't', '--bogus', 'x'], 252, /^sfn-relay: Unknown options: --bogus, x\n$/],
       [['send-task-failure', '--error', 'E'], 252, /the following arguments are required: --task-token/],
       [
@@ -157,13 +119,7 @@ describe('sfn-relay send-task-failure', () => {
       [['dlq', 'list', '--dlq-url', `${emu.sqs.endpoint}/000000000000/no-such-queue`], 254, /queue|exist/i],
       [['dlqq'], 252, /unknown command 'dlqq'/],
     ];
-    for (const [args, code, message] of cases) {
-      // The region case runs without one.
-      const r = await cli(args, code === 253 ? { AWS_REGION: '' } : {});
-      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(code);
-      expect(r.stderr, args.join(' ')).toMatch(message);
-      expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
-    }
+    await expectRefusals(cli, cases);
   });
 
   it('reads file:// values and --cli-input-yaml as the AWS CLI does: the same body', async () => {
@@ -354,17 +310,17 @@ describe('sfn-relay validate', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe(
       [
-        'line 1: valid (plain)',
+        'line 1: valid failure (plain)',
         'line 2: invalid body_not_json: body has no valid JSON',
-        'line 3: valid (sns)',
+        'line 3: valid failure (sns)',
         'line 4: invalid token_invalid_character: "taskToken" contains U+0009 at index 1',
-        'line 5: valid (sns>cloudevent)',
+        'line 5: valid failure (sns>cloudevent)',
         'line 6: invalid cloudevent_data_not_json: CloudEvent "datacontenttype" (a 10-character string) is not JSON (in sns>cloudevent)',
         '',
       ].join('\n'),
     );
     const one = await cli(['validate'], {}, '{\n  "taskToken": "abc"\n}\n');
-    expect(one).toMatchObject({ code: 0, stdout: 'line 1: valid (plain)\n' });
+    expect(one).toMatchObject({ code: 0, stdout: 'line 1: valid failure (plain)\n' });
   });
 
   it('redrives a snapshot while the relay runs: it ends, moves each message once, and leaves what comes back', async () => {

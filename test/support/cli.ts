@@ -1,6 +1,7 @@
 /** `sfn-relay` as users run it: the built CLI in a child process, with test credentials. */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
@@ -49,4 +50,20 @@ export function runCli(
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** An invocation, the exit code it must end with, and what its one line on stderr must say. */
+export type Refusal = [args: string[], code: number, message: RegExp];
+
+/** Runs each case (the 253 cases without a region) and expects its code and one matching stderr line. */
+export async function expectRefusals(
+  cli: (args: string[], env: Record<string, string>) => Promise<CliResult>,
+  cases: Refusal[],
+): Promise<void> {
+  for (const [args, code, message] of cases) {
+    const r = await cli(args, code === 253 ? { AWS_REGION: '' } : {});
+    expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(code);
+    expect(r.stderr, args.join(' ')).toMatch(message);
+    expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+  }
 }

@@ -68,3 +68,15 @@ generation, code, the dedup store's arrays, buffers), so V8 collects before the 
 {{- else if gt $limit 0 -}}{{ max 8 (div (mul $limit 15) 100) }}
 {{- else -}}40{{- end -}}
 {{- end -}}
+
+{{/*
+The Step Functions actions the role needs: states:SendTaskFailure always, SendTaskSuccess and
+SendTaskHeartbeat only when config.callbackKinds enables them (nothing more is granted or named).
+*/}}
+{{- define "relay.sfnActions" -}}
+{{- $kinds := splitList "," .Values.config.callbackKinds -}}
+{{- $actions := list "states:SendTaskFailure" -}}
+{{- if has "success" $kinds }}{{ $actions = append $actions "states:SendTaskSuccess" }}{{ end -}}
+{{- if has "heartbeat" $kinds }}{{ $actions = append $actions "states:SendTaskHeartbeat" }}{{ end -}}
+{{- join ", " $actions -}}
+{{- end -}}
