@@ -6,7 +6,14 @@ import { createHash, randomUUID } from 'node:crypto';
 import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type Context, context, propagation } from '@opentelemetry/api';
 import { InvalidEventError, RelayError } from '../core/errors.js';
-import { DEFAULT_LIMITS, type EventLimits, type FailureEvent, validateEvent } from '../core/event.js';
+import {
+  type CallbackEvent,
+  DEFAULT_LIMITS,
+  type EventLimits,
+  type FailureEvent,
+  producerBody,
+  validateEvent,
+} from '../core/event.js';
 import { toCloudEvent } from '../envelope/cloudevent.js';
 import { traceContextAttributes } from '../observability/traceContext.js';
 import { isFifoQueueUrl } from './queueUrl.js';
@@ -33,7 +40,10 @@ export interface PublishOptions {
  * Validates the event and sends it to the queue; resolves with the SQS message id. Throws an
  * InvalidEventError (with the DLQ reason the relay would give) when the event could never succeed.
  */
-export async function publishTaskFailure(event: FailureEvent, options: PublishOptions): Promise<string> {
+export async function publishTaskFailure(
+  event: Omit<FailureEvent, 'kind'> | CallbackEvent,
+  options: PublishOptions,
+): Promise<string> {
   const checked = validateEvent(event as never, options.limits ?? DEFAULT_LIMITS);
   if (!checked.ok) throw new InvalidEventError(checked.reason, checked.detail);
   const fifo = isFifoQueueUrl(options.queueUrl);
@@ -43,11 +53,11 @@ export async function publishTaskFailure(event: FailureEvent, options: PublishOp
       `a message group id is required for the FIFO queue ${options.queueUrl}`,
     );
   }
-  const eventJson = JSON.stringify(checked.event);
+  const produced = producerBody(checked.event);
+  const eventJson = JSON.stringify(produced);
   // The global propagator: whatever the producer's OpenTelemetry set-up propagates.
   const attributes = traceContextAttributes(options.traceContext ?? context.active(), propagation);
-  const body =
-    options.cloudEvent === undefined ? eventJson : cloudEventBody(checked.event, options.cloudEvent, attributes);
+  const body = options.cloudEvent === undefined ? eventJson : cloudEventBody(produced, options.cloudEvent, attributes);
   const out = await options.sqs.send(
     new SendMessageCommand({
       QueueUrl: options.queueUrl,
@@ -66,7 +76,7 @@ export async function publishTaskFailure(event: FailureEvent, options: PublishOp
 }
 
 function cloudEventBody(
-  event: FailureEvent,
+  event: Record<string, string>,
   wrap: NonNullable<PublishOptions['cloudEvent']>,
   attributes: Record<string, MessageAttributeValue>,
 ): string {

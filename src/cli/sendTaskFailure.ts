@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { publishTaskFailure } from '../aws/publish.js';
 import { InvalidEventError, RelayError } from '../core/errors.js';
-import { DEFAULT_LIMITS, type FailureEvent, validateEvent } from '../core/event.js';
+import { type CallbackEvent, DEFAULT_LIMITS, type FailureEvent, validateEvent } from '../core/event.js';
 import { DEFAULT_CLOUDEVENT_TYPE } from '../envelope/cloudevent.js';
 import { type AwsOptions, required, sqsClient, UsageError } from './common.js';
 import { stringParameter } from './paramfile.js';
@@ -76,7 +76,7 @@ function callerContext(): Context {
   return propagation.extract(ROOT_CONTEXT, carrier);
 }
 
-function eventFrom(o: Options): FailureEvent {
+function eventFrom(o: Options): CallbackEvent {
   if (o.cliInputJson !== undefined && o.cliInputYaml !== undefined) {
     throw new UsageError('--cli-input-json and --cli-input-yaml cannot be given together');
   }

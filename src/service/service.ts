@@ -64,13 +64,14 @@ export async function startService(config: Config, options: ServiceOptions = {})
       redis: config.redis,
       keyPrefix: config.dedupKeyPrefix,
       rateLimitPerSecond: config.rateLimitPerSecond,
+      heartbeatRateLimitPerSecond: config.heartbeatRateLimitPerSecond,
       memoryMegabytes: config.dedupMemoryMaxMb,
       dedupTtlSeconds: config.dedupTtlSeconds,
     },
     logger,
     metrics,
   );
-  const { dedup, limiter } = shared;
+  const { dedup, limiter, heartbeatLimiter } = shared;
 
   let pollers: Pollers | undefined;
   let probeTimer: NodeJS.Timeout | undefined;
@@ -110,9 +111,10 @@ export async function startService(config: Config, options: ServiceOptions = {})
       dedupTtlSeconds: config.dedupTtlSeconds,
       // A token's own failures are remembered as long as its message can live in the queue.
       failureTtlSeconds: checked.source?.retentionSeconds ?? 1_209_600,
-      limits: { maxBodyBytes: config.maxBodyBytes, overlongText: config.overlongText },
+      taskHeartbeatMinIntervalSeconds: config.taskHeartbeatMinIntervalSeconds,
+      limits: { maxBodyBytes: config.maxBodyBytes, overlongText: config.overlongText, kinds: config.callbackKinds },
     },
-    { sqs, send: (e) => sfn.send(e), dedup, limiter, breaker, metrics, logger, admission },
+    { sqs, send: (e) => sfn.send(e), dedup, limiter, heartbeatLimiter, breaker, metrics, logger, admission },
   );
 
   const activePollers = new Pollers(
@@ -148,7 +150,19 @@ export async function startService(config: Config, options: ServiceOptions = {})
 
   activePollers.start();
   logger.info(
-    { port, pollers: config.pollers, dedup_store: dedup.kind, rate_limit_per_second: config.rateLimitPerSecond },
+    {
+      port,
+      pollers: config.pollers,
+      dedup_store: dedup.kind,
+      rate_limit_per_second: config.rateLimitPerSecond,
+      callback_kinds: [...config.callbackKinds],
+      ...(config.callbackKinds.has('heartbeat')
+        ? {
+            heartbeat_rate_limit_per_second: config.heartbeatRateLimitPerSecond,
+            task_heartbeat_min_interval_seconds: config.taskHeartbeatMinIntervalSeconds,
+          }
+        : {}),
+    },
     'relay started',
   );
 

@@ -39,8 +39,8 @@ describe.each(stores)('%s dedup store', (_name, make) => {
     expect(await s.claim(h, 'b', 10_000)).toBe('busy');
     // The same owner may renew its claim (heartbeat).
     expect(await s.claim(h, 'a', 10_000)).toBe('claimed');
-    await s.complete(h, 60_000);
-    expect(await s.claim(h, 'b', 10_000)).toBe('done');
+    await s.complete(h, 60_000, 'failure');
+    expect(await s.claim(h, 'b', 10_000)).toEqual({ done: 'failure' });
   });
 
   it('frees a released claim, but only for its owner', async () => {
@@ -76,9 +76,9 @@ describe.each(stores)('%s dedup store, heartbeat and failure counts', (_name, ma
     await s.renew(h, 'a', 10_000);
     expect(await s.claim(h, 'b', 10_000)).toBe('claimed');
     // Another owner's renewal does not extend b's claim, and completion is not undone either.
-    await s.complete(h, 60_000);
+    await s.complete(h, 60_000, 'failure');
     await s.renew(h, 'b', 10_000);
-    expect(await s.claim(h, 'c', 10_000)).toBe('done');
+    expect(await s.claim(h, 'c', 10_000)).toEqual({ done: 'failure' });
   });
 
   it('counts a token’s own failures until they expire', async () => {
@@ -120,9 +120,9 @@ describe('redis cluster store', () => {
     expect(await Promise.all(Array.from({ length: 30 }, (_, i) => s.claim(`${h}-${i}`, 'b', 10_000)))).toEqual(
       Array.from({ length: 30 }, () => 'busy'),
     );
-    await s.complete(`${h}-0`, 60_000);
+    await s.complete(`${h}-0`, 60_000, 'failure');
     expect(await s.recordFailure(`${h}-0`, 60_000)).toBe(1);
-    expect(await s.claim(`${h}-0`, 'b', 10_000)).toBe('done');
+    expect(await s.claim(`${h}-0`, 'b', 10_000)).toEqual({ done: 'failure' });
   });
 });
 
@@ -130,11 +130,11 @@ describe('memory store', () => {
   it('evicts the oldest done-records past its bound and sweeps expired ones', async () => {
     let now = 0;
     const s = new MemoryDedupStore({ now: () => now, maxEntries: 3 });
-    for (const h of ['a', 'b', 'c', 'd']) await s.complete(h, 1000);
+    for (const h of ['a', 'b', 'c', 'd']) await s.complete(h, 1000, 'failure');
     expect(s.size).toBe(3);
     // 'a' was evicted, so it can be claimed again; 'c' is still done.
     expect(await s.claim('a', 'x', 10)).toBe('claimed');
-    expect(await s.claim('c', 'x', 10)).toBe('done');
+    expect(await s.claim('c', 'x', 10)).toEqual({ done: 'failure' });
     now = 5000;
     expect(s.sweep()).toBe(3);
     expect(s.size).toBe(0);
@@ -242,6 +242,8 @@ describe('fallback store', () => {
       release: (...a) => or(() => primary.release(...a)),
       renew: (...a) => or(() => primary.renew(...a)),
       recordFailure: (...a) => or(() => primary.recordFailure(...a)),
+      heartbeat: (...a) => or(() => primary.heartbeat(...a)),
+      reopenHeartbeat: (...a) => or(() => primary.reopenHeartbeat(...a)),
       close: async () => undefined,
     };
   }

@@ -121,7 +121,10 @@ describe('decide', () => {
       reason: 'token_empty',
       detail: 'd',
     });
-    expect(decide({ stage: 'dedup', claim: 'done' }, base)).toEqual({ kind: 'duplicate' });
+    expect(decide({ stage: 'dedup', claim: 'done', first: 'failure' }, base)).toEqual({
+      kind: 'duplicate',
+      first: 'failure',
+    });
   });
 });
 
