@@ -1,24 +1,20 @@
 /** One contract, three stores: in memory, Redis standalone and a Redis Cluster (real servers). */
 
 import { createHash } from 'node:crypto';
-import { afterAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/core/log.js';
 import { DoneTable } from '../../src/state/dedup/doneTable.js';
 import { FallbackDedupStore } from '../../src/state/dedup/fallback.js';
 import { MemoryDedupStore } from '../../src/state/dedup/memory.js';
 import { RedisDedupStore } from '../../src/state/dedup/redis.js';
 import type { DedupStore } from '../../src/state/dedup/store.js';
-import { createRedis } from '../../src/state/redis.js';
 import { isConnectionError, redisErrorCode } from '../../src/state/redisErrors.js';
-import { cleanup, testRedis, uniquePrefix } from '../support/redis.js';
+import { cleanup, testRedis, testRedisCluster, uniquePrefix } from '../support/redis.js';
 import { waitFor } from '../support/wait.js';
 
 const redis = testRedis();
 const prefix = uniquePrefix();
-const cluster = createRedis(
-  { url: inject('redisCluster').url, cluster: true, caFile: undefined, username: undefined, password: undefined },
-  createLogger('silent'),
-);
+const cluster = testRedisCluster();
 afterAll(async () => {
   await cleanup(redis, prefix);
   redis.disconnect();
