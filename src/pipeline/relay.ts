@@ -236,7 +236,10 @@ export class Relay {
 
     // A copy of a token whose terminal callback is on its way in this process waits for it.
     for (let prior = this.#inflightTokens.get(hash); prior !== undefined; prior = this.#inflightTokens.get(hash)) {
-      if (isDone(await prior.delivery)) return done({ kind: 'duplicate', first: prior.first });
+      const before = await prior.delivery;
+      // A copy that was itself a duplicate passes on the kind its store record named.
+      if (isDone(before))
+        return done({ kind: 'duplicate', first: before.kind === 'duplicate' ? before.first : prior.first });
       if (event.kind === 'heartbeat') break;
     }
     const delivery = this.#deliverer.deliver(event, hash, signal, fate, {
