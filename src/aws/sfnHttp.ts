@@ -180,18 +180,22 @@ export class LeanSfnClient {
     for (let attempt = 1; ; attempt += 1) {
       let answer: Answer;
       try {
-        answer = await traceAttempt(attempt, async () => {
-          const a = await this.#attempt(operation, body, creds);
-          if (a.errorName !== undefined) {
-            // Thrown inside the span so it records error.type; caught just below.
-            throw Object.assign(new Error(a.errorName), {
-              name: a.errorName,
-              $metadata: { httpStatusCode: a.status },
-              answer: a,
-            });
-          }
-          return { response: { statusCode: a.status }, answer: a };
-        }).then((r) => r.answer);
+        answer = await traceAttempt(
+          attempt,
+          async () => {
+            const a = await this.#attempt(operation, body, creds);
+            if (a.errorName !== undefined) {
+              // Thrown inside the span so it records error.type; caught just below.
+              throw Object.assign(new Error(a.errorName), {
+                name: a.errorName,
+                $metadata: { httpStatusCode: a.status },
+                answer: a,
+              });
+            }
+            return { response: { statusCode: a.status }, answer: a };
+          },
+          operation,
+        ).then((r) => r.answer);
       } catch (err) {
         const e = err as { answer?: Answer; code?: string; name?: string; message?: string };
         answer = e.answer ?? {

@@ -60,7 +60,7 @@ const attemptSpans = {
         if (!TRACED.has(context.commandName ?? '')) return next(args);
         const headers = (args.request as { headers?: Record<string, string> } | undefined)?.headers;
         const attempt = Number(/attempt=(\d+)/.exec(headers?.['amz-sdk-request'] ?? '')?.[1] ?? '1');
-        return traceAttempt(attempt, () => next(args));
+        return traceAttempt(attempt, () => next(args), (context.commandName ?? '').replace(/Command$/, ''));
       },
       { step: 'finalizeRequest', priority: 'low', name: 'sfnRelayAttemptSpans' },
     );

@@ -140,6 +140,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       breaker,
       dedup,
       limiter,
+      heartbeatLimiter,
       redisStatus: shared.redisStatus,
       preflight: checked,
       admission,

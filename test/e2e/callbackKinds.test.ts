@@ -2,6 +2,7 @@
  * Success and heartbeat callbacks end to end (issue 25): fauxqs, stepfunctions-local behind the
  * recording proxy, the relay in process (two replicas sharing Redis for the coalescing case).
  */
+import { Writable } from 'node:stream';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { Service } from '../../src/service/service.js';
@@ -24,14 +25,22 @@ const ALL_KINDS = { CALLBACK_KINDS: 'failure,success,heartbeat' };
 async function relay(name: string, extra: Record<string, string> = {}) {
   const source = await emu.sqs.createQueue(name);
   const dlq = await emu.sqs.createQueue(`${name}-dlq`);
+  const lines: string[] = [];
+  const logs = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
   // Through the recording proxy: every call is counted there.
   const service = await startInProcess(
     { ...emu, sfn: { ...emu.sfn, endpoint: emu.proxy.endpoint } },
     { source, dlq },
-    { ...ALL_KINDS, ...extra },
+    { ...ALL_KINDS, LOG_LEVEL: 'info', ...extra },
+    logs,
   );
   services.push(service);
-  return { source, dlq, service };
+  return { source, dlq, service, logs: () => lines.join('') };
 }
 
 const metrics = async (s: Service) => (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
@@ -43,7 +52,7 @@ const describe_ = (sfn: SFNClient, executionArn: string) => sfn.send(new Describ
 
 describe('callback kinds end to end', () => {
   it('a success’s output becomes the execution’s output; a later failure for its token makes no call', async () => {
-    const { source, service } = await relay('kinds-success');
+    const { source, service, logs } = await relay('kinds-success');
     const machine = await createActivityMachine(emu.sfn.client, 'kinds-success');
     const [first, second] = await startExecutionsWithTokens(emu.sfn.client, machine, 2);
     const output = JSON.stringify({ answer: 42, text: 'résumé ☃', list: [1, null, true] });
@@ -78,6 +87,18 @@ describe('callback kinds end to end', () => {
     await waitFor('the execution to be FAILED', async () => {
       return (await describe_(emu.sfn.client, second?.executionArn ?? '')).status === 'FAILED';
     });
+
+    // The start-up line and /readyz name the kinds; the log lines name each message's kind and
+    // never carry a token or an output (info level).
+    const text = logs();
+    const started = text.split('\n').find((l) => l.includes('"msg":"relay started"'));
+    expect(JSON.parse(started ?? '{}')).toMatchObject({ callback_kinds: ['failure', 'success', 'heartbeat'] });
+    expect(text).toContain('"kind":"success"');
+    for (const secret of [first?.token ?? '', second?.token ?? '', 'résumé', '"late"']) {
+      expect(text).not.toContain(secret);
+    }
+    const ready = (await (await fetch(`http://127.0.0.1:${service.port}/readyz`)).json()) as Record<string, unknown>;
+    expect(ready).toMatchObject({ callback_kinds: ['failure', 'success', 'heartbeat'], heartbeat_rate_limit: 'local' });
   });
 
   it('a success and a failure for one token in one batch: exactly one call', async () => {
