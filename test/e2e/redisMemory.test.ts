@@ -74,6 +74,8 @@ describe.each([
     const store = new RedisDedupStore(client(), prefix);
     const until = await store.startLegacyWindow();
     expect(await store.claim(oldDone, 'new', 10_000)).toEqual({ done: 'unknown' });
+    // A heartbeat for it is dropped too.
+    expect(await store.heartbeat(oldDone, 'new', 10_000)).toEqual({ done: 'unknown' });
     expect(await store.claim(oldClaimed, 'new', 10_000)).toBe('busy');
     expect(await store.claim(fresh, 'new', 10_000)).toBe('claimed');
     // The claim taken beside an old one is given back: once the old replica lets go, it is free.

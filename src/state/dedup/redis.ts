@@ -211,8 +211,14 @@ export class RedisDedupStore implements DedupStore {
 
   async heartbeat(hash: string, owner: string, intervalMs: number): Promise<HeartbeatGate> {
     const k = this.#keys.token(hash);
-    const hashes = this.#keys.doneHashes(k.tag, this.#now());
-    const raw = await this.#redis.relayHeartbeat(k.heartbeat, ...hashes, k.field, owner, intervalMs);
+    const now = this.#now();
+    const hashes = this.#keys.doneHashes(k.tag, now);
+    // In the upgrade window, a token done under the old layout is done here too (same round trip).
+    const [raw, old] = await Promise.all([
+      this.#redis.relayHeartbeat(k.heartbeat, ...hashes, k.field, owner, intervalMs),
+      now < this.#readLegacyUntilMs ? this.#redis.get(k.legacy) : null,
+    ]);
+    if (old === 'done') return { done: 'unknown' };
     const r = raw === 'send' || raw === 'coalesced' ? raw : doneAnswer(raw);
     if (r === undefined) throw new Error(`unexpected heartbeat answer from Redis: ${String(raw)}`);
     return r;
