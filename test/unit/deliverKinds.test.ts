@@ -12,7 +12,7 @@ import { createMetrics } from '../../src/observability/metrics.js';
 import { Deliverer, type Fate } from '../../src/pipeline/deliver.js';
 import { SendBreaker } from '../../src/state/breaker.js';
 import { MemoryDedupStore } from '../../src/state/dedup/memory.js';
-import type { Limiter } from '../../src/state/rateLimit.js';
+import { createLimiter, type Limiter } from '../../src/state/rateLimit.js';
 import { FATE, sendError } from '../support/fate.js';
 
 function counting(): Limiter & { taken: number } {
@@ -27,10 +27,12 @@ function counting(): Limiter & { taken: number } {
   return l;
 }
 
-function setup(answers: SendResult[]) {
+function setup(
+  answers: SendResult[],
+  limiters: { limiter: Limiter; heartbeatLimiter: Limiter } = { limiter: counting(), heartbeatLimiter: counting() },
+) {
   const dedup = new MemoryDedupStore();
-  const limiter = counting();
-  const heartbeatLimiter = counting();
+  const { limiter, heartbeatLimiter } = limiters;
   const sent: CallbackEvent[] = [];
   const deliverer = new Deliverer(
     {
@@ -63,12 +65,35 @@ const heartbeat: CallbackEvent = { kind: 'heartbeat', taskToken: 'tok-hb' };
 
 describe('delivery per kind', () => {
   it('takes terminal callbacks from the shared limiter and heartbeats from their own', async () => {
-    const s = setup([]);
+    const [limiter, heartbeatLimiter] = [counting(), counting()];
+    const s = setup([], { limiter, heartbeatLimiter });
     await s.deliver({ kind: 'failure', taskToken: 'a' });
     await s.deliver({ kind: 'success', taskToken: 'b', output: '{}' });
     await s.deliver(heartbeat);
-    expect([s.limiter.taken, s.heartbeatLimiter.taken]).toEqual([2, 1]);
+    expect([limiter.taken, heartbeatLimiter.taken]).toEqual([2, 1]);
   });
+
+  it('lets terminal callbacks through while a heartbeat storm waits on its own limiter', async () => {
+    const logger = createLogger('silent');
+    const s = setup([], {
+      limiter: createLimiter({ perSecond: 10, redis: undefined, keyPrefix: 't:', logger }),
+      heartbeatLimiter: createLimiter({ perSecond: 10, redis: undefined, keyPrefix: 't:', key: 'hb', logger }),
+    });
+    const order: string[] = [];
+    const storm = Array.from({ length: 30 }, (_, i) =>
+      s.deliver({ kind: 'heartbeat', taskToken: `hb-${i}` }).then(() => order.push('heartbeat')),
+    );
+    const terminal = Array.from({ length: 5 }, (_, i) =>
+      s
+        .deliver({ kind: i % 2 === 0 ? 'failure' : 'success', taskToken: `t-${i}`, output: '1' } as CallbackEvent)
+        .then(() => order.push('terminal')),
+    );
+    await Promise.all([...storm, ...terminal]);
+    // 30 heartbeats at 10/s take two more seconds, and were asked first; the terminal callbacks
+    // waited for none of them: all five are among the first 15 to finish (10 heartbeats go at once).
+    expect(order.slice(0, 15).filter((o) => o === 'terminal')).toHaveLength(5);
+    expect(order.filter((o) => o === 'heartbeat')).toHaveLength(30);
+  }, 10_000);
 
   it('records a success as done by success: a later failure or heartbeat is a duplicate that says so', async () => {
     const s = setup([]);
