@@ -125,12 +125,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     breakerState,
     rateLimitWaits: new Counter({
       name: 'sfn_relay_rate_limiter_waits_total',
-      help: 'SendTaskFailure calls that waited for the rate limiter',
+      help: 'Step Functions callback calls (every kind) that waited for their rate limiter',
       registers,
     }),
     rateLimitWaitSeconds: new Counter({
       name: 'sfn_relay_rate_limiter_wait_seconds_total',
-      help: 'Total time SendTaskFailure calls waited for the rate limiter',
+      help: 'Total time Step Functions callback calls (every kind) waited for their rate limiter',
       registers,
     }),
     dedupStore,
