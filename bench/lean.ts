@@ -110,7 +110,7 @@ export async function dedupRow(entries = 1_000_000): Promise<DedupRow> {
   const before = process.memoryUsage();
   const store = new MemoryDedupStore({ now: () => now, maxEntries: entries });
   for (let i = 0; i < entries; i += 1) {
-    await store.complete(createHash('sha256').update(`token ${i}`).digest('hex'), 86_400_000);
+    await store.complete(createHash('sha256').update(`token ${i}`).digest('hex'), 86_400_000, 'failure');
   }
   gc?.();
   const after = process.memoryUsage();

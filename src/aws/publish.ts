@@ -6,13 +6,29 @@ import { createHash, randomUUID } from 'node:crypto';
 import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type Context, context, propagation } from '@opentelemetry/api';
 import { InvalidEventError, RelayError } from '../core/errors.js';
-import { DEFAULT_LIMITS, type EventLimits, type FailureEvent, validateEvent } from '../core/event.js';
+import {
+  type CallbackEvent,
+  DEFAULT_LIMITS,
+  type EventLimits,
+  type FailureEvent,
+  producerBody,
+  validateEvent,
+} from '../core/event.js';
+import { checkOutput } from '../core/eventKind.js';
 import { DEFAULT_CLOUDEVENT_TYPE, toCloudEvent } from '../envelope/cloudevent.js';
 import { traceContextAttributes } from '../observability/traceContext.js';
 import { isFifoQueueUrl } from './queueUrl.js';
-import { checkTaskOutput, type TaskHeartbeat, type TaskSuccess } from './taskOutput.js';
 
-export type { TaskHeartbeat, TaskSuccess } from './taskOutput.js';
+/** What a success carries: the shape `aws stepfunctions send-task-success --cli-input-json` takes. */
+export interface TaskSuccess {
+  taskToken: string;
+  output: string;
+}
+
+/** What a heartbeat carries: the shape `aws stepfunctions send-task-heartbeat --cli-input-json` takes. */
+export interface TaskHeartbeat {
+  taskToken: string;
+}
 
 export interface PublishOptions {
   sqs: SQSClient;
@@ -48,10 +64,13 @@ type Kind = keyof typeof CLOUDEVENT_TYPES;
  * Validates the event and sends it to the queue; resolves with the SQS message id. Throws an
  * InvalidEventError (with the DLQ reason the relay would give) when the event could never succeed.
  */
-export async function publishTaskFailure(event: FailureEvent, options: PublishOptions): Promise<string> {
+export async function publishTaskFailure(
+  event: Omit<FailureEvent, 'kind'> | CallbackEvent,
+  options: PublishOptions,
+): Promise<string> {
   const checked = validateEvent(event as never, options.limits ?? DEFAULT_LIMITS);
   if (!checked.ok) throw new InvalidEventError(checked.reason, checked.detail);
-  return send('failure', { ...checked.event }, options);
+  return send('failure', producerBody(checked.event), options);
 }
 
 /**
@@ -60,7 +79,7 @@ export async function publishTaskFailure(event: FailureEvent, options: PublishOp
  */
 export async function publishTaskSuccess(event: TaskSuccess, options: PublishOptions): Promise<string> {
   const taskToken = checkedToken(event.taskToken, options);
-  const output = checkTaskOutput(event.output);
+  const output = checkOutput(event.output);
   if (!output.ok) throw new InvalidEventError(output.reason, output.detail);
   return send('success', { taskToken, output: output.output, kind: 'success' }, options);
 }

@@ -1,15 +1,16 @@
 /**
- * The SendTaskFailure client: the lean one (default) or the AWS SDK's (`SFN_CLIENT=sdk`), loaded
+ * The Step Functions client for every callback kind (SendTaskFailure, SendTaskSuccess,
+ * SendTaskHeartbeat, by the event's kind): the lean one (default) or the AWS SDK's (`SFN_CLIENT=sdk`), loaded
  * off the start path, on the first message (tens of milliseconds, once): neither is needed to
  * become ready, and an idle relay does not hold it. The SDK is loaded only when chosen: it is tens
  * of MiB the lean path does not need.
  */
 
-import type { FailureEvent } from '../core/event.js';
+import type { CallbackEvent } from '../core/event.js';
 import type { SendResult } from './stepFunctions.js';
 
 export interface Sender {
-  send(event: FailureEvent): Promise<SendResult>;
+  send(event: CallbackEvent): Promise<SendResult>;
   close(): Promise<void>;
 }
 
@@ -24,7 +25,7 @@ export interface SenderSettings {
 }
 
 interface Client {
-  send: (e: FailureEvent) => Promise<SendResult>;
+  send: (e: CallbackEvent) => Promise<SendResult>;
   close: () => Promise<void>;
 }
 
@@ -41,9 +42,9 @@ async function build(config: SenderSettings): Promise<Client> {
       requestTimeoutMs: config.sfnRequestTimeoutMs,
       credentials: defaultProvider(),
     });
-    return { send: (e) => client.sendTaskFailure(e), close: () => client.close() };
+    return { send: (e) => client.send(e), close: () => client.close() };
   }
-  const { createSfnClient, sendTaskFailure } = await import('./stepFunctions.js');
+  const { createSfnClient, sendCallback } = await import('./stepFunctions.js');
   const client = createSfnClient({
     region: config.region,
     endpoint: config.sfnEndpoint,
@@ -51,7 +52,7 @@ async function build(config: SenderSettings): Promise<Client> {
     retryMode: config.sfnRetryMode,
     requestTimeoutMs: config.sfnRequestTimeoutMs,
   });
-  return { send: (e) => sendTaskFailure(client, e), close: async () => client.destroy() };
+  return { send: (e) => sendCallback(client, e), close: async () => client.destroy() };
 }
 
 export function createSender(config: SenderSettings): Sender {

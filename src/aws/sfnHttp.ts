@@ -1,14 +1,16 @@
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { Pool } from 'undici';
+import { apiRequest } from '../core/apiInput.js';
 import { safeErrorName } from '../core/errors.js';
-import type { FailureEvent } from '../core/event.js';
+import type { CallbackEvent, FailureEvent, HeartbeatEvent, SuccessEvent } from '../core/event.js';
 import { NODE_NETWORK_CODES } from '../core/outcome.js';
 import { scrub } from '../core/secret.js';
 import { traceAttempt } from '../observability/telemetry.js';
 import { Signer } from './sigv4.js';
 import type { SendResult } from './stepFunctions.js';
 
-const TARGET = 'AWSStepFunctions.SendTaskFailure';
+/** The awsJson1_0 target of an operation (`AWSStepFunctions.SendTaskFailure`, …). */
+const target = (operation: string) => `AWSStepFunctions.${operation}`;
 
 export function defaultEndpoint(region: string): string {
   const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
@@ -116,8 +118,8 @@ export class LeanSfnClient {
     return this.#creds;
   }
 
-  async #attempt(body: string, creds: AwsCredentialIdentity): Promise<Answer> {
-    const headers = this.#signer.sign(this.#host, TARGET, body, creds, this.#now() + this.#skewMs);
+  async #attempt(operation: string, body: string, creds: AwsCredentialIdentity): Promise<Answer> {
+    const headers = this.#signer.sign(this.#host, target(operation), body, creds, this.#now() + this.#skewMs);
     const res = await this.#pool.request({
       method: 'POST',
       path: '/',
@@ -144,9 +146,25 @@ export class LeanSfnClient {
     };
   }
 
-  /** Same contract as the SDK path: never throws, never carries the token. */
-  async sendTaskFailure(event: FailureEvent): Promise<SendResult> {
-    const body = JSON.stringify(event);
+  /** The call a callback event asks for (KIND_RULES): same contract as the SDK path, never throws, never carries the token. */
+  send(event: CallbackEvent): Promise<SendResult> {
+    const { operation, input } = apiRequest(event);
+    return this.#send(operation, JSON.stringify(input), event.taskToken);
+  }
+
+  sendTaskFailure(event: Omit<FailureEvent, 'kind'>): Promise<SendResult> {
+    return this.send({ ...event, kind: 'failure' });
+  }
+
+  sendTaskSuccess(event: Omit<SuccessEvent, 'kind'>): Promise<SendResult> {
+    return this.send({ ...event, kind: 'success' });
+  }
+
+  sendTaskHeartbeat(event: Omit<HeartbeatEvent, 'kind'>): Promise<SendResult> {
+    return this.send({ ...event, kind: 'heartbeat' });
+  }
+
+  async #send(operation: string, body: string, token: string): Promise<SendResult> {
     let creds: AwsCredentialIdentity;
     try {
       creds = await this.#credentials();
@@ -156,25 +174,29 @@ export class LeanSfnClient {
         errorName: 'CredentialsProviderError',
         httpStatus: undefined,
         attempts: 0,
-        message: scrub(String((err as Error)?.message), event.taskToken),
+        message: scrub(String((err as Error)?.message), token),
       };
     }
     let skewRetried = false;
     for (let attempt = 1; ; attempt += 1) {
       let answer: Answer;
       try {
-        answer = await traceAttempt(attempt, async () => {
-          const a = await this.#attempt(body, creds);
-          if (a.errorName !== undefined) {
-            // Thrown inside the span so it records error.type; caught just below.
-            throw Object.assign(new Error(a.errorName), {
-              name: a.errorName,
-              $metadata: { httpStatusCode: a.status },
-              answer: a,
-            });
-          }
-          return { response: { statusCode: a.status }, answer: a };
-        }).then((r) => r.answer);
+        answer = await traceAttempt(
+          attempt,
+          async () => {
+            const a = await this.#attempt(operation, body, creds);
+            if (a.errorName !== undefined) {
+              // Thrown inside the span so it records error.type; caught just below.
+              throw Object.assign(new Error(a.errorName), {
+                name: a.errorName,
+                $metadata: { httpStatusCode: a.status },
+                answer: a,
+              });
+            }
+            return { response: { statusCode: a.status }, answer: a };
+          },
+          operation,
+        ).then((r) => r.answer);
       } catch (err) {
         const e = err as { answer?: Answer; code?: string; name?: string; message?: string };
         answer = e.answer ?? {
@@ -199,7 +221,7 @@ export class LeanSfnClient {
         errorName: name,
         httpStatus: status,
         attempts: attempt,
-        message: scrub(answer.message ?? '', event.taskToken),
+        message: scrub(answer.message ?? '', token),
       };
       if (CLOCK_SKEW.has(name) && !skewRetried && answer.date !== undefined) {
         // The server's clock is the one that counts: sign with its time and try once more.

@@ -1,9 +1,15 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent } from 'node:https';
-import { SendTaskFailureCommand, SFNClient } from '@aws-sdk/client-sfn';
+import {
+  SendTaskFailureCommand,
+  SendTaskHeartbeatCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+} from '@aws-sdk/client-sfn';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { type ApiRequest, apiRequest } from '../core/apiInput.js';
 import { errorNameOf, safeErrorName } from '../core/errors.js';
-import type { FailureEvent } from '../core/event.js';
+import type { CallbackEvent, FailureEvent } from '../core/event.js';
 import { scrub } from '../core/secret.js';
 import type { SendResult } from '../core/sendResult.js';
 import { traceAttempt } from '../observability/telemetry.js';
@@ -43,15 +49,18 @@ const markKmsThrottlingRetryable = {
   },
 };
 
-/** A CLIENT span per SendTaskFailure attempt (inside the retry middleware, so retries show). */
+/** The relay's SDK commands: a span per attempt of each. */
+const TRACED = new Set(['SendTaskFailureCommand', 'SendTaskSuccessCommand', 'SendTaskHeartbeatCommand']);
+
+/** A CLIENT span per SendTask* attempt (inside the retry middleware, so retries show). */
 const attemptSpans = {
   applyToStack(stack: SFNClient['middlewareStack']) {
     stack.add(
       (next, context) => (args) => {
-        if (context.commandName !== 'SendTaskFailureCommand') return next(args);
+        if (!TRACED.has(context.commandName ?? '')) return next(args);
         const headers = (args.request as { headers?: Record<string, string> } | undefined)?.headers;
         const attempt = Number(/attempt=(\d+)/.exec(headers?.['amz-sdk-request'] ?? '')?.[1] ?? '1');
-        return traceAttempt(attempt, () => next(args));
+        return traceAttempt(attempt, () => next(args), (context.commandName ?? '').replace(/Command$/, ''));
       },
       { step: 'finalizeRequest', priority: 'low', name: 'sfnRelayAttemptSpans' },
     );
@@ -96,19 +105,33 @@ export function toSendResult(err: unknown, token: string | undefined): SendResul
   };
 }
 
-/** One `SendTaskFailure` call (with the SDK's in-process retries). Never throws. */
-export async function sendTaskFailure(
-  client: SFNClient,
-  event: FailureEvent,
-  signal?: AbortSignal,
-): Promise<SendResult> {
+/** The SDK command for a request (KIND_RULES names the operation). */
+function command(r: ApiRequest) {
+  const { taskToken, error, cause, output } = r.input;
+  if (r.operation === 'SendTaskSuccess') return new SendTaskSuccessCommand({ taskToken, output: output ?? '' });
+  if (r.operation === 'SendTaskHeartbeat') return new SendTaskHeartbeatCommand({ taskToken });
+  return new SendTaskFailureCommand({ taskToken, error, cause });
+}
+
+/** The call a callback event asks for (with the SDK's in-process retries). Never throws. */
+export async function sendCallback(client: SFNClient, event: CallbackEvent, signal?: AbortSignal): Promise<SendResult> {
   try {
+    // One union of commands: the client's overloads take them one at a time.
     const out = await client.send(
-      new SendTaskFailureCommand({ taskToken: event.taskToken, error: event.error, cause: event.cause }),
+      command(apiRequest(event)) as SendTaskFailureCommand,
       signal === undefined ? {} : { abortSignal: signal },
     );
     return { ok: true, attempts: out.$metadata.attempts ?? 1 };
   } catch (err) {
     return toSendResult(err, event.taskToken);
   }
+}
+
+/** One `SendTaskFailure` call (with the SDK's in-process retries). Never throws. */
+export function sendTaskFailure(
+  client: SFNClient,
+  event: Omit<FailureEvent, 'kind'>,
+  signal?: AbortSignal,
+): Promise<SendResult> {
+  return sendCallback(client, { ...event, kind: 'failure' }, signal);
 }

@@ -52,7 +52,7 @@ export function toRow(m: Message, now: number): DlqRow {
     receiveCount: info?.receiveCount,
     ageSeconds: Number.isFinite(since) ? Math.max(0, Math.round((now - since) / 1000)) : undefined,
     tokenHash: info?.tokenHash,
-    error: parsed.ok ? parsed.event.error : undefined,
+    error: parsed.ok && parsed.event.kind === 'failure' ? parsed.event.error : undefined,
     groupId: m.Attributes?.MessageGroupId,
     info,
     body: m.Body ?? '',

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { publishTaskSuccess } from '../aws/publish.js';
-import { checkTaskOutput } from '../aws/taskOutput.js';
 import { DEFAULT_LIMITS, validateEvent } from '../core/event.js';
+import { checkOutput } from '../core/eventKind.js';
 import { UsageError } from './common.js';
 import { EXIT_HELP, type Fields, registerSendTask, SHARED_HELP } from './sendTask.js';
 
@@ -17,7 +17,7 @@ output: '' # [REQUIRED] The JSON output of the task.
 function checked(fields: Fields): { taskToken: string; output: string } {
   const token = validateEvent({ taskToken: fields.taskToken ?? null }, DEFAULT_LIMITS);
   if (!token.ok) throw new UsageError(`invalid event (${token.reason}): ${token.detail}`);
-  const output = checkTaskOutput(fields.output);
+  const output = checkOutput(fields.output);
   if (!output.ok) throw new UsageError(`invalid event (${output.reason}): ${output.detail}`);
   return { taskToken: token.event.taskToken, output: output.output };
 }

@@ -1,19 +1,37 @@
 /**
- * The failure event: envelopes taken off (src/envelope/: SNS, EventBridge, CloudEvents) and the
- * event validated to the limits of the Step Functions `SendTaskFailure` API. Pure and synchronous:
- * the relay, the `sfn-relay validate` command and `publishTaskFailure` all use this one validator.
+ * The callback event: envelopes taken off (src/envelope/: SNS, EventBridge, CloudEvents), its kind
+ * decided (eventKind.ts) and the event validated to the limits of the Step Functions
+ * `SendTaskFailure` / `SendTaskSuccess` / `SendTaskHeartbeat` APIs. Pure and synchronous: the
+ * relay, the `sfn-relay validate` command and the publish API all use this one validator.
  */
 import { isObject, type Json, parseJson, typeName } from '../envelope/json.js';
 import { type Origin, unwrap } from '../envelope/unwrap.js';
+import { checkOutput, KIND_POISON_REASONS, kindOf } from './eventKind.js';
+import type { CallbackKind } from './kinds.js';
 
 export type { Origin } from '../envelope/unwrap.js';
 
 /** What `aws stepfunctions send-task-failure --generate-cli-skeleton` describes. */
 export interface FailureEvent {
+  kind: 'failure';
   taskToken: string;
   error?: string;
   cause?: string;
 }
+
+/** What `send-task-success` takes: `output` is JSON text of at most 256 KiB (sensitive, like `cause`). */
+export interface SuccessEvent {
+  kind: 'success';
+  taskToken: string;
+  output: string;
+}
+
+export interface HeartbeatEvent {
+  kind: 'heartbeat';
+  taskToken: string;
+}
+
+export type CallbackEvent = FailureEvent | SuccessEvent | HeartbeatEvent;
 
 /** Reasons an event can never succeed; each is the `reason` a DLQ message carries. */
 export const POISON_REASONS = [
@@ -36,35 +54,49 @@ export const POISON_REASONS = [
   'cause_not_string',
   'error_too_long',
   'cause_too_long',
+  ...KIND_POISON_REASONS,
 ] as const;
 export type PoisonReason = (typeof POISON_REASONS)[number];
 
 export type Validated =
   | {
       ok: true;
-      event: FailureEvent;
+      event: CallbackEvent;
       /** Fields shortened to fit the API (OVERLONG_TEXT=truncate). */
       truncated: ('error' | 'cause')[];
     }
-  | { ok: false; reason: PoisonReason; detail: string };
+  | { ok: false; reason: PoisonReason; detail: string; kind?: CallbackKind };
 
 /** A body parsed: the event or why not, and where it came from as far as its envelopes tell. */
 export type ParseResult =
   | {
       ok: true;
-      event: FailureEvent;
+      event: CallbackEvent;
       truncated: ('error' | 'cause')[];
       origin: Origin;
       /** The outermost SNS notification as received (for signature verification). */
       snsNotification?: Record<string, Json>;
     }
-  | { ok: false; reason: PoisonReason; detail: string; origin?: Origin; snsNotification?: Record<string, Json> };
+  | {
+      ok: false;
+      reason: PoisonReason;
+      detail: string;
+      /** The kind, when the body said it clearly enough (kind_not_enabled, output_*). */
+      kind?: CallbackKind;
+      origin?: Origin;
+      snsNotification?: Record<string, Json>;
+    };
 
 export interface EventLimits {
   /** Bodies larger than this (UTF-8 bytes) are rejected before parsing. */
   maxBodyBytes: number;
   /** What to do with an `error`/`cause` longer than the API allows. */
   overlongText: 'truncate' | 'reject';
+  /**
+   * The kinds the relay carries (CALLBACK_KINDS); another kind is `kind_not_enabled`. Absent: every
+   * kind is accepted (the CLI's `validate` and the publish API, which do not know the relay's setting).
+   */
+  kinds?: ReadonlySet<CallbackKind>;
 }
 
 /** Step Functions API limits for SendTaskFailure. */
@@ -107,7 +139,7 @@ function fitText(
   return value.slice(0, keep) + TRUNCATION_MARKER;
 }
 
-/** Validates the inner `{taskToken, error, cause}` object. Unknown fields are ignored. */
+/** Validates the inner `{taskToken, kind?, error?, cause?, output?}` object. Unknown fields are ignored. */
 export function validateEvent(candidate: Json, limits: EventLimits = DEFAULT_LIMITS): Validated {
   if (!isObject(candidate)) {
     return fail('body_not_object', `the event must be a JSON object, got ${typeName(candidate)}`);
@@ -129,19 +161,27 @@ export function validateEvent(candidate: Json, limits: EventLimits = DEFAULT_LIM
       `"taskToken" contains U+${cp.toString(16).toUpperCase().padStart(4, '0')} at index ${bad.index}`,
     );
   }
+  const kind = kindOf(candidate, limits.kinds);
+  if (!kind.ok) return kind;
+  if (kind.kind === 'heartbeat') return { ok: true, event: { kind: 'heartbeat', taskToken: token }, truncated: [] };
+  if (kind.kind === 'success') {
+    const output = checkOutput(candidate.output);
+    if (!output.ok) return { ...output, kind: 'success' };
+    return { ok: true, event: { kind: 'success', taskToken: token, output: output.output }, truncated: [] };
+  }
   const truncated: ('error' | 'cause')[] = [];
   const error = fitText('error', candidate.error, ERROR_MAX, limits, truncated);
   if (typeof error === 'object') return error;
   const cause = fitText('cause', candidate.cause, CAUSE_MAX, limits, truncated);
   if (typeof cause === 'object') return cause;
 
-  const event: FailureEvent = { taskToken: token };
+  const event: FailureEvent = { kind: 'failure', taskToken: token };
   if (error !== undefined) event.error = error;
   if (cause !== undefined) event.cause = cause;
   return { ok: true, event, truncated };
 }
 
-/** Parses an SQS message body into a failure event, taking off its envelopes. */
+/** Parses an SQS message body into a callback event, taking off its envelopes. */
 export function parseEvent(body: string | undefined, limits: EventLimits = DEFAULT_LIMITS): ParseResult {
   const text = body ?? '';
   // Cheap bound first: a UTF-16 code unit is at most 3 UTF-8 bytes.
@@ -161,4 +201,16 @@ export function parseEvent(body: string | undefined, limits: EventLimits = DEFAU
   const valid = validateEvent(unwrapped.event, limits);
   const sns = snsNotification === undefined ? {} : { snsNotification };
   return { ...valid, origin, ...sns };
+}
+
+/**
+ * The body a producer writes for an event: a failure without `kind` (as before kinds existed, so
+ * an older relay reads it the same), a success as `send-task-success` takes it, a heartbeat with
+ * its marker. Fields in the order the AWS CLI's skeletons list them.
+ */
+export function producerBody(event: CallbackEvent): Record<string, string> {
+  if (event.kind === 'heartbeat') return { taskToken: event.taskToken, kind: 'heartbeat' };
+  if (event.kind === 'success') return { taskToken: event.taskToken, output: event.output };
+  const { kind: _kind, ...failure } = event;
+  return failure;
 }

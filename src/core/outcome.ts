@@ -4,20 +4,27 @@
  */
 
 import { POISON_REASONS, type PoisonReason } from './event.js';
+import { type CallbackKind, type DoneKind, KIND_RULES, type SentOutcome } from './kinds.js';
 import type { SendResult } from './sendResult.js';
+import { classifyError } from './sfnErrors.js';
+
+export { classifyError, NODE_NETWORK_CODES } from './sfnErrors.js';
 
 /** What the relay learned about one message, at the step where its path ended. */
 export type Evidence =
   | { stage: 'parse'; reason: PoisonReason; detail: string }
-  | { stage: 'dedup'; claim: 'done' | 'busy' }
-  | { stage: 'dedup'; claim: 'unavailable' }
+  /** The token is done (`first`: the kind that closed it), or another owner holds its claim. */
+  | { stage: 'dedup'; claim: 'done'; first: DoneKind }
+  | { stage: 'dedup'; claim: 'busy' | 'unavailable' }
+  /** A heartbeat for a token that had one sent less than TASK_HEARTBEAT_MIN_INTERVAL_SECONDS ago. */
+  | { stage: 'dedup'; claim: 'coalesced' }
   /**
    * Step Functions was not called: the circuit is open, or processing was interrupted (shutdown
    * deadline, or the visibility-extension cap) before the call.
    */
   | { stage: 'intake'; cause: 'breaker_open' | 'interrupted' }
-  /** `probe`: the call was the circuit breaker's probe (the circuit was not closed). */
-  | { stage: 'send'; result: SendResult; probe?: boolean }
+  /** `probe`: the call was the circuit breaker's probe (the circuit was not closed). `kind`: absent = failure. */
+  | { stage: 'send'; result: SendResult; probe?: boolean; kind?: CallbackKind }
   /** The message was to be dead-lettered, but the DLQ refused it (`code`: the AWS error code). */
   | { stage: 'deadLetterSend'; code: string; message: string }
   /**
@@ -53,7 +60,8 @@ export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = [
  * asks for --force before moving such messages.
  */
 export function redriveHopeless(reason: string): string | undefined {
-  if (reason === 'retries_exhausted') return undefined;
+  // retries_exhausted may pass now; kind_not_enabled passes once the kind is in CALLBACK_KINDS.
+  if (reason === 'retries_exhausted' || reason === 'kind_not_enabled') return undefined;
   if (reason === 'sfn_invalid_token' || reason === 'sfn_task_does_not_exist') {
     return 'Step Functions refused the token; the same token will be refused again';
   }
@@ -98,12 +106,20 @@ export const RETRY_CAUSES = [
 export type RetryCause = (typeof RETRY_CAUSES)[number];
 
 export type Outcome =
-  /** SendTaskFailure succeeded: delete, record the token as done. */
-  | { kind: 'failed' }
-  /** The task was already closed (`TaskTimedOut`): delete, record as done. */
+  /**
+   * Step Functions accepted the call: delete. `failed` (SendTaskFailure) and `succeeded`
+   * (SendTaskSuccess) record the token as done; `heartbeatSent` (SendTaskHeartbeat) does not.
+   */
+  | { kind: SentOutcome }
+  /** The task was already closed (`TaskTimedOut`, for any kind): delete, record as done. */
   | { kind: 'alreadyClosed' }
-  /** The token was done before: delete without calling Step Functions. */
-  | { kind: 'duplicate' }
+  /** The token was done before (`first`: the kind that closed it): delete without calling Step Functions. */
+  | { kind: 'duplicate'; first: DoneKind }
+  /**
+   * A heartbeat within TASK_HEARTBEAT_MIN_INTERVAL_SECONDS of the last one sent for its token:
+   * delete without a call. Ends by: nothing to end, it is deleted at once.
+   */
+  | { kind: 'heartbeatCoalesced' }
   /** Can never succeed: DLQ with the reason, then delete. */
   | { kind: 'deadLetter'; reason: DeadLetterReason; detail: string }
   /** Hand back to the queue, visible again after `delaySeconds`. */
@@ -133,75 +149,6 @@ export interface FateSettings {
   visibilityTimeoutSeconds: number;
   /** In [0, 1); injected so tests can pin the jitter. */
   random: () => number;
-}
-
-type ErrorClass =
-  | { kind: 'closed' }
-  | { kind: 'dead'; reason: DeadLetterReason }
-  | { kind: 'retry'; cause: 'throttled' | 'unavailable' | 'unexpected' | 'unauthorized' };
-
-/**
- * Error names from Step Functions (or a proxy): outside strings, so a Map (`__proto__` finds nothing). None
- * means `interrupted` (only the relay's own aborted signal does). The blameless names claim `unauthorized`:
- * wholesale, so said for all it opens the breaker; a Kms* one may be one task's key (operator or redrive ends it).
- */
-const BY_NAME: ReadonlyMap<string, ErrorClass> = new Map(
-  Object.entries({
-    TaskTimedOut: { kind: 'closed' },
-    InvalidToken: { kind: 'dead', reason: 'sfn_invalid_token' },
-    TaskDoesNotExist: { kind: 'dead', reason: 'sfn_task_does_not_exist' },
-    ValidationException: { kind: 'dead', reason: 'sfn_invalid_request' },
-    InvalidParameterValue: { kind: 'dead', reason: 'sfn_invalid_request' },
-    SerializationException: { kind: 'dead', reason: 'sfn_invalid_request' },
-    ThrottlingException: { kind: 'retry', cause: 'throttled' },
-    KmsThrottlingException: { kind: 'retry', cause: 'throttled' },
-    TooManyRequestsException: { kind: 'retry', cause: 'throttled' },
-    AccessDeniedException: { kind: 'retry', cause: 'unauthorized' },
-    UnrecognizedClientException: { kind: 'retry', cause: 'unauthorized' },
-    InvalidSignatureException: { kind: 'retry', cause: 'unauthorized' },
-    SignatureDoesNotMatch: { kind: 'retry', cause: 'unauthorized' },
-    IncompleteSignature: { kind: 'retry', cause: 'unauthorized' },
-    MissingAuthenticationToken: { kind: 'retry', cause: 'unauthorized' },
-    InvalidClientTokenId: { kind: 'retry', cause: 'unauthorized' },
-    ExpiredTokenException: { kind: 'retry', cause: 'unauthorized' },
-    ExpiredToken: { kind: 'retry', cause: 'unauthorized' },
-    CredentialsProviderError: { kind: 'retry', cause: 'unauthorized' },
-    KmsAccessDeniedException: { kind: 'retry', cause: 'unauthorized' },
-    KmsInvalidStateException: { kind: 'retry', cause: 'unauthorized' },
-  } satisfies Record<string, ErrorClass>),
-);
-
-/** Node's codes for a connection that failed or was cut. */
-export const NODE_NETWORK_CODES: ReadonlySet<string> = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
-
-const NETWORK = new Set([
-  ...NODE_NETWORK_CODES,
-  'TimeoutError',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'ServiceUnavailable',
-  'InternalFailure',
-  'InternalServerError',
-]);
-
-/** Maps a Step Functions error to its class; unknown errors are retried, never dropped. */
-export function classifyError(errorName: string, httpStatus: number | undefined): ErrorClass {
-  const known = BY_NAME.get(errorName);
-  if (known !== undefined) return known;
-  if (httpStatus === 429) return { kind: 'retry', cause: 'throttled' };
-  if (NETWORK.has(errorName) || httpStatus === undefined || httpStatus >= 500) {
-    return { kind: 'retry', cause: 'unavailable' };
-  }
-  return { kind: 'retry', cause: 'unexpected' };
 }
 
 /** Causes that are not the message's fault never count toward MAX_RECEIVES (see FateSettings.ownFailures). */
@@ -271,7 +218,8 @@ export function decide(evidence: Evidence, f: FateSettings): Outcome {
       if (evidence.verdict === 'sns_cert_unavailable') return retryLater('sns_cert_unavailable', f);
       return { kind: 'deadLetter', reason: evidence.verdict, detail: evidence.detail };
     case 'dedup':
-      if (evidence.claim === 'done') return { kind: 'duplicate' };
+      if (evidence.claim === 'done') return { kind: 'duplicate', first: evidence.first };
+      if (evidence.claim === 'coalesced') return { kind: 'heartbeatCoalesced' };
       return retryLater(evidence.claim === 'busy' ? 'busy' : 'store_unavailable', f);
     case 'intake':
       return retryLater(evidence.cause, f);
@@ -280,7 +228,7 @@ export function decide(evidence: Evidence, f: FateSettings): Outcome {
       return { kind: 'dlqSendFailed', code: evidence.code, detail: evidence.message, delaySeconds: handBackDelay(f) };
     case 'send': {
       const r = evidence.result;
-      if (r.ok) return { kind: 'failed' };
+      if (r.ok) return { kind: KIND_RULES[evidence.kind ?? 'failure'].sent };
       const cls = classifyError(r.errorName, r.httpStatus);
       if (cls.kind === 'closed') return { kind: 'alreadyClosed' };
       if (cls.kind === 'dead')

@@ -1,6 +1,6 @@
 /** The vocabulary of a Step Functions answer, shared by the clients that make calls and the classifier that reads them. */
 
-/** What one `SendTaskFailure` call came to, after the SDK's own retries. Never carries the token. */
+/** What one SendTask* call (failure, success, heartbeat) came to, after the SDK's own retries. Never carries the token. */
 export type SendResult =
   | { ok: true; attempts: number }
   | {

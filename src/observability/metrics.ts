@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { CALLBACK_KINDS } from '../core/kinds.js';
 import type { BreakerState, StoreKind } from '../core/modes.js';
 import { DEAD_LETTER_REASONS, RETRY_CAUSES } from '../core/outcome.js';
 
@@ -11,9 +12,9 @@ import { DEAD_LETTER_REASONS, RETRY_CAUSES } from '../core/outcome.js';
 export interface Metrics {
   readonly registry: Registry;
   received: Counter<never>;
-  finished: Counter<'outcome' | 'reason'>;
-  sendCalls: Counter<'result'>;
-  sendDuration: Histogram<'result'>;
+  finished: Counter<'outcome' | 'reason' | 'kind'>;
+  sendCalls: Counter<'result' | 'kind'>;
+  sendDuration: Histogram<'result' | 'kind'>;
   lag: Histogram<'outcome'>;
   inFlight: Gauge<never>;
   breakerState: Gauge<'state'>;
@@ -92,20 +93,20 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     finished: new Counter({
       name: 'sfn_relay_messages_finished_total',
-      help: 'Messages finished, by outcome (failed, already_closed, duplicate, dead_lettered, retry_later) and reason',
-      labelNames: ['outcome', 'reason'] as const,
+      help: 'Messages finished, by outcome (failed, succeeded, heartbeat_sent, heartbeat_coalesced, already_closed, duplicate, dead_lettered, retry_later, dlq_send_failed), reason and callback kind (failure, success, heartbeat; empty when the body did not say)',
+      labelNames: ['outcome', 'reason', 'kind'] as const,
       registers,
     }),
     sendCalls: new Counter({
       name: 'sfn_relay_send_task_failure_calls_total',
-      help: 'SendTaskFailure calls (after the SDK retries), by result',
-      labelNames: ['result'] as const,
+      help: 'Step Functions callback calls (SendTaskFailure, SendTaskSuccess, SendTaskHeartbeat by kind; after the SDK retries), by result and kind',
+      labelNames: ['result', 'kind'] as const,
       registers,
     }),
     sendDuration: new Histogram({
       name: 'sfn_relay_send_task_failure_duration_seconds',
-      help: 'SendTaskFailure latency including SDK retries, by result',
-      labelNames: ['result'] as const,
+      help: 'Step Functions callback call latency including SDK retries, by result and kind',
+      labelNames: ['result', 'kind'] as const,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
@@ -124,12 +125,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     breakerState,
     rateLimitWaits: new Counter({
       name: 'sfn_relay_rate_limiter_waits_total',
-      help: 'SendTaskFailure calls that waited for the rate limiter',
+      help: 'Step Functions callback calls (every kind) that waited for their rate limiter',
       registers,
     }),
     rateLimitWaitSeconds: new Counter({
       name: 'sfn_relay_rate_limiter_wait_seconds_total',
-      help: 'Total time SendTaskFailure calls waited for the rate limiter',
+      help: 'Total time Step Functions callback calls (every kind) waited for their rate limiter',
       registers,
     }),
     dedupStore,
@@ -189,7 +190,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
  * would never fire an alert. (DLQ refusals carry the AWS code and are left to appear.)
  */
 function zeroSeries(m: Metrics): void {
-  for (const reason of DEAD_LETTER_REASONS) m.finished.inc({ outcome: 'dead_lettered', reason }, 0);
-  for (const reason of RETRY_CAUSES) m.finished.inc({ outcome: 'retry_later', reason }, 0);
-  for (const result of [...KNOWN_RESULTS, 'server_error', 'other']) m.sendCalls.inc({ result }, 0);
+  for (const kind of ['', ...CALLBACK_KINDS]) {
+    for (const reason of DEAD_LETTER_REASONS) m.finished.inc({ outcome: 'dead_lettered', reason, kind }, 0);
+    for (const reason of RETRY_CAUSES) m.finished.inc({ outcome: 'retry_later', reason, kind }, 0);
+  }
+  for (const kind of CALLBACK_KINDS) {
+    for (const result of [...KNOWN_RESULTS, 'server_error', 'other']) m.sendCalls.inc({ result, kind }, 0);
+  }
 }

@@ -23,18 +23,22 @@ export function endWithError(span: Span, errorType: string): void {
 }
 
 /**
- * Runs one SendTaskFailure *attempt* inside a CLIENT span. Called from a middleware inside the SDK's
+ * Runs one SendTask* *attempt* (`operation`: SendTaskFailure, SendTaskSuccess, SendTaskHeartbeat) inside a CLIENT span. Called from a middleware inside the SDK's
  * retry loop (see stepFunctions.ts), so each retry is a span of its own (`http.request.resend_count`).
  * The AWS SDK instrumentation makes one span per `send()` and hides the retries, which is why the
  * relay does this itself.
  */
-export async function traceAttempt<T>(attempt: number, run: () => Promise<T>): Promise<T> {
-  const span = tracer().startSpan('StepFunctions.SendTaskFailure', {
+export async function traceAttempt<T>(
+  attempt: number,
+  run: () => Promise<T>,
+  operation = 'SendTaskFailure',
+): Promise<T> {
+  const span = tracer().startSpan(`StepFunctions.${operation}`, {
     kind: SpanKind.CLIENT,
     attributes: {
       'rpc.system': 'aws-api',
       'rpc.service': 'StepFunctions',
-      'rpc.method': 'SendTaskFailure',
+      'rpc.method': operation,
       'http.request.resend_count': attempt - 1,
     },
   });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Message, MessageAttributeValue, SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
+import type { CallbackKind } from '../core/kinds.js';
 import type { DeadLetterReason } from '../core/outcome.js';
 import { sqsSafeJson } from '../core/sqsText.js';
 import type { OriginSummary } from '../envelope/origin.js';
@@ -23,6 +24,8 @@ export interface DeadLetterInfo {
   deadLetteredAt: string;
   /** First 12 hex digits of the token's SHA-256, when the body had a token. */
   tokenHash?: string;
+  /** The callback's kind (`failure`, `success`, `heartbeat`), when the body said it. */
+  kind?: CallbackKind;
   /** Where the message came from: its envelopes, SNS topic, EventBridge source, CloudEvent source/type/id. */
   origin?: OriginSummary;
   /** The message's SenderId (requested only with the sender allowlist on). */

@@ -1,14 +1,17 @@
 /**
- * The delivery of one token, once its message is parsed and admitted: claim the token's hash in the
- * dedup store, then rate limit → circuit breaker → SendTaskFailure, count a failure of the
- * message's own, decide (outcome.ts), and record the outcome in the store (complete or release).
+ * The delivery of one token, once its message is parsed and admitted. A terminal callback
+ * (failure, success) claims the token's hash in the dedup store; a heartbeat passes the token's
+ * heartbeat gate instead (one call per TASK_HEARTBEAT_MIN_INTERVAL_SECONDS, none once the token is
+ * done). Then rate limit (the kind's limiter) → circuit breaker → the kind's SendTask* call, count
+ * a failure of the message's own, decide (outcome.ts), and record the outcome in the store.
  */
 import { randomUUID } from 'node:crypto';
-import type { FailureEvent } from '../core/event.js';
+import type { CallbackEvent } from '../core/event.js';
+import { type CallbackKind, doneKindOf, KIND_RULES } from '../core/kinds.js';
 import { countsAgainstMessage, type Evidence, type Outcome } from '../core/outcome.js';
 import { shortHash } from '../core/secret.js';
 import { resultLabel } from '../observability/metrics.js';
-import type { DedupStore } from '../state/dedup/store.js';
+import { type DedupStore, isDoneAnswer } from '../state/dedup/store.js';
 import type { RelayDeps, RelaySettings } from './relay.js';
 
 /** The message's fate from evidence and the count of its own failures so far. */
@@ -20,11 +23,29 @@ const RECORD_RETRY_MS = 500;
 
 /** Outcomes after which every later copy of the token is a duplicate. */
 export function isDone(o: Outcome): boolean {
-  return o.kind === 'failed' || o.kind === 'alreadyClosed' || o.kind === 'duplicate';
+  return o.kind === 'failed' || o.kind === 'succeeded' || o.kind === 'alreadyClosed' || o.kind === 'duplicate';
 }
 
-type DeliverySettings = Pick<RelaySettings, 'visibilityTimeoutSeconds' | 'failureTtlSeconds' | 'dedupTtlSeconds'>;
-type DeliveryDeps = Pick<RelayDeps, 'dedup' | 'limiter' | 'breaker' | 'metrics' | 'logger' | 'send'>;
+/**
+ * A heartbeat's failures of its own are counted apart from its token's terminal callbacks (a
+ * failing heartbeat must not use up the budget of the failure or success that follows).
+ */
+const heartbeatCounter = (hash: string) => `${hash}:heartbeat`;
+
+/** TASK_HEARTBEAT_MIN_INTERVAL_SECONDS's default. */
+export const DEFAULT_TASK_HEARTBEAT_MIN_INTERVAL_SECONDS = 10;
+/** Without a heartbeat limiter of their own (tests, library use), heartbeats are not rate limited. */
+const UNLIMITED = { acquire: async () => 0, mode: 'off' as const };
+
+type DeliverySettings = Pick<
+  RelaySettings,
+  'visibilityTimeoutSeconds' | 'failureTtlSeconds' | 'dedupTtlSeconds' | 'taskHeartbeatMinIntervalSeconds'
+>;
+type DeliveryDeps = Pick<
+  RelayDeps,
+  'dedup' | 'limiter' | 'heartbeatLimiter' | 'breaker' | 'metrics' | 'logger' | 'send'
+>;
+type ClaimHooks = { claimed: (claim: { hash: string; owner: string }) => void; settled: () => void };
 
 export class Deliverer {
   readonly #s: DeliverySettings;
@@ -35,14 +56,20 @@ export class Deliverer {
     this.#d = deps;
   }
 
-  async deliver(
-    event: FailureEvent,
+  deliver(event: CallbackEvent, hash: string, signal: AbortSignal, fate: Fate, hooks: ClaimHooks): Promise<Outcome> {
+    return KIND_RULES[event.kind].terminal
+      ? this.#terminal(event, hash, signal, fate, hooks)
+      : this.#heartbeat(event, hash, signal, fate);
+  }
+
+  async #terminal(
+    event: CallbackEvent,
     hash: string,
     signal: AbortSignal,
     fate: Fate,
-    claimHooks: { claimed: (claim: { hash: string; owner: string }) => void; settled: () => void },
+    claimHooks: ClaimHooks,
   ): Promise<Outcome> {
-    const { dedup, logger } = this.#d;
+    const { dedup } = this.#d;
     const owner = randomUUID();
     let claim: Awaited<ReturnType<DedupStore['claim']>>;
     try {
@@ -50,50 +77,86 @@ export class Deliverer {
     } catch {
       return fate({ stage: 'dedup', claim: 'unavailable' }, 0);
     }
+    if (isDoneAnswer(claim)) return fate({ stage: 'dedup', claim: 'done', first: claim.done }, 0);
     if (claim !== 'claimed') return fate({ stage: 'dedup', claim }, 0);
     claimHooks.claimed({ hash, owner });
 
     const evidence = await this.#call(event, signal);
-    let ownFailures = 0;
-    if (countsAgainstMessage(evidence)) {
-      try {
-        ownFailures = await dedup.recordFailure(hash, this.#s.failureTtlSeconds * 1000);
-      } catch {
-        // The store is away: count this failure alone rather than none, so a message that keeps
-        // failing still reaches the DLQ once the store answers again.
-        ownFailures = 1;
-      }
-    }
-    const outcome = fate(evidence, ownFailures);
+    const outcome = fate(evidence, await this.#ownFailures(evidence, hash));
 
     claimHooks.settled();
-    const record = isDone(outcome)
-      ? () => dedup.complete(hash, this.#s.dedupTtlSeconds * 1000)
-      : () => dedup.release(hash, owner);
-    // Tried again across a short blip (a failover): a lost record would leave the claim to block
-    // the token's copies until its lease ends, then cost one more call (answered TaskTimedOut); a
-    // lost release is undone by the lease expiring.
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        await record();
-        break;
-      } catch (err) {
-        if (attempt === RECORD_ATTEMPTS) {
-          logger.warn(
-            { token_hash: shortHash(hash), err: { name: (err as Error)?.name } },
-            'dedup store update failed',
-          );
-          break;
-        }
-        await new Promise((resolve) => setTimeout(resolve, RECORD_RETRY_MS * attempt));
-      }
+    // A lost record would leave the claim to block the token's copies until its lease ends, then
+    // cost one more call (answered TaskTimedOut); a lost release is undone by the lease expiring.
+    await this.#record(
+      hash,
+      isDone(outcome)
+        ? () => dedup.complete(hash, this.#s.dedupTtlSeconds * 1000, doneKindOf(event.kind))
+        : () => dedup.release(hash, owner),
+    );
+    return outcome;
+  }
+
+  async #heartbeat(event: CallbackEvent, hash: string, signal: AbortSignal, fate: Fate): Promise<Outcome> {
+    const { dedup } = this.#d;
+    const owner = randomUUID();
+    let gate: Awaited<ReturnType<DedupStore['heartbeat']>>;
+    try {
+      const intervalS = this.#s.taskHeartbeatMinIntervalSeconds ?? DEFAULT_TASK_HEARTBEAT_MIN_INTERVAL_SECONDS;
+      gate = await dedup.heartbeat(hash, owner, intervalS * 1000);
+    } catch {
+      return fate({ stage: 'dedup', claim: 'unavailable' }, 0);
+    }
+    if (isDoneAnswer(gate)) return fate({ stage: 'dedup', claim: 'done', first: gate.done }, 0);
+    if (gate === 'coalesced') return fate({ stage: 'dedup', claim: 'coalesced' }, 0);
+
+    const evidence = await this.#call(event, signal);
+    const outcome = fate(evidence, await this.#ownFailures(evidence, heartbeatCounter(hash)));
+    if (outcome.kind === 'alreadyClosed') {
+      // TaskTimedOut: the token is closed, by something other than this relay's terminal callbacks.
+      await this.#record(hash, () => dedup.complete(hash, this.#s.dedupTtlSeconds * 1000, 'unknown'));
+    } else if (outcome.kind !== 'heartbeatSent') {
+      // Not delivered: the copy handed back may go before the interval ends (if this fails, the gate expires).
+      await dedup.reopenHeartbeat(hash, owner).catch(() => undefined);
     }
     return outcome;
   }
 
-  /** Rate limit, breaker, SendTaskFailure: what happened, as evidence. */
-  async #call(event: FailureEvent, signal: AbortSignal): Promise<Evidence> {
-    const { limiter, breaker, metrics } = this.#d;
+  async #ownFailures(evidence: Evidence, counter: string): Promise<number> {
+    if (!countsAgainstMessage(evidence)) return 0;
+    try {
+      return await this.#d.dedup.recordFailure(counter, this.#s.failureTtlSeconds * 1000);
+    } catch {
+      // The store is away: count this failure alone rather than none, so a message that keeps
+      // failing still reaches the DLQ once the store answers again.
+      return 1;
+    }
+  }
+
+  /** Tried again across a short blip (a failover). */
+  async #record(hash: string, record: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await record();
+        return;
+      } catch (err) {
+        if (attempt === RECORD_ATTEMPTS) {
+          this.#d.logger.warn(
+            { token_hash: shortHash(hash), err: { name: (err as Error)?.name } },
+            'dedup store update failed',
+          );
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, RECORD_RETRY_MS * attempt));
+      }
+    }
+  }
+
+  /** The kind's rate limiter, breaker, the kind's call: what happened, as evidence. */
+  async #call(event: CallbackEvent, signal: AbortSignal): Promise<Evidence> {
+    const { breaker, metrics } = this.#d;
+    const kind: CallbackKind = event.kind;
+    const limiter =
+      KIND_RULES[kind].limiter === 'heartbeat' ? (this.#d.heartbeatLimiter ?? UNLIMITED) : this.#d.limiter;
     try {
       const waited = await limiter.acquire(signal);
       if (waited > 0) {
@@ -111,8 +174,8 @@ export class Deliverer {
     const result = await breaker.run(() => this.#d.send(event));
     if (result === 'open') return { stage: 'intake', cause: 'breaker_open' };
     const label = result.ok ? 'ok' : resultLabel(result.errorName, result.httpStatus);
-    metrics.sendCalls.inc({ result: label });
-    metrics.sendDuration.observe({ result: label }, (performance.now() - started) / 1000);
-    return { stage: 'send', result, probe: probing };
+    metrics.sendCalls.inc({ result: label, kind });
+    metrics.sendDuration.observe({ result: label, kind }, (performance.now() - started) / 1000);
+    return { stage: 'send', result, probe: probing, kind };
   }
 }

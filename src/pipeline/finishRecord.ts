@@ -20,6 +20,9 @@ export interface RecordDeps {
 
 const METRIC_OUTCOME: Record<Outcome['kind'], string> = {
   failed: 'failed',
+  succeeded: 'succeeded',
+  heartbeatSent: 'heartbeat_sent',
+  heartbeatCoalesced: 'heartbeat_coalesced',
   alreadyClosed: 'already_closed',
   duplicate: 'duplicate',
   deadLetter: 'dead_lettered',
@@ -36,6 +39,7 @@ function reasonOf(o: Outcome): string {
   if (o.kind === 'deadLetter') return o.reason;
   if (o.kind === 'retryLater') return o.cause;
   if (o.kind === 'dlqSendFailed') return codeLabel(o.code);
+  if (o.kind === 'duplicate') return `after_${o.first}`;
   return '';
 }
 
@@ -49,13 +53,18 @@ export function numberAttribute(m: Message, name: string): number | undefined {
 export function recordFinished(d: RecordDeps, f: Finished, now: number, deleted: boolean): void {
   const outcome = METRIC_OUTCOME[f.outcome.kind];
   const reason = reasonOf(f.outcome);
-  d.metrics.finished.inc({ outcome, reason });
+  // Unknown when the body did not say (not JSON, no token, an invalid kind…): the label is empty.
+  const kind = f.kind ?? '';
+  d.metrics.finished.inc({ outcome, reason, kind });
   const sent = numberAttribute(f.message, 'SentTimestamp');
   if (sent !== undefined) d.metrics.lag.observe({ outcome }, Math.max(0, now - sent) / 1000);
   context.with(f.ctx, () => logFinished(d, f, outcome, reason, deleted));
   f.span.setAttribute('sfn_relay.outcome', outcome);
-  if (reason === '') f.span.end();
-  else {
+  // A duplicate is no error: its reason (which kind came first) is an attribute only.
+  if (reason === '' || f.outcome.kind === 'duplicate') {
+    if (reason !== '') f.span.setAttribute('sfn_relay.reason', reason);
+    f.span.end();
+  } else {
     f.span.setAttribute('sfn_relay.reason', reason);
     endWithError(f.span, reason);
   }
@@ -68,6 +77,7 @@ function logFinished(d: RecordDeps, f: Finished, outcome: string, reason: string
     receive_count: f.receiveCount,
   };
   if (reason !== '') fields.reason = reason;
+  if (f.kind !== undefined) fields.kind = f.kind;
   if (f.hash !== undefined) fields.token_hash = shortHash(f.hash);
   if (f.origin !== undefined) fields.envelope = f.origin.envelope;
   const o = f.outcome;

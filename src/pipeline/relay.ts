@@ -3,7 +3,8 @@ import { context, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { Admission } from '../admission/admission.js';
 import type { SendResult } from '../aws/stepFunctions.js';
-import { type EventLimits, type FailureEvent, type ParseResult, parseEvent } from '../core/event.js';
+import { type CallbackEvent, type EventLimits, type ParseResult, parseEvent } from '../core/event.js';
+import { type DoneKind, doneKindOf } from '../core/kinds.js';
 import { decide, type Outcome } from '../core/outcome.js';
 import { shortHash, tokenHash } from '../core/secret.js';
 import { originAttributes } from '../envelope/origin.js';
@@ -33,15 +34,21 @@ export interface RelaySettings {
   dedupTtlSeconds: number;
   /** How long a token's count of failures of its own is kept (the source queue's retention). */
   failureTtlSeconds: number;
+  /** TASK_HEARTBEAT_MIN_INTERVAL_SECONDS: at most one SendTaskHeartbeat per token per this. */
+  taskHeartbeatMinIntervalSeconds?: number;
+  /** `limits.kinds`: the kinds carried (CALLBACK_KINDS); absent: every kind. */
   limits: EventLimits;
 }
 
 export interface RelayDeps {
   sqs: SQSClient;
-  /** One SendTaskFailure call with its in-process retries; never throws. */
-  send: (event: FailureEvent) => Promise<SendResult>;
+  /** The event's SendTask* call with its in-process retries; never throws. */
+  send: (event: CallbackEvent) => Promise<SendResult>;
   dedup: DedupStore;
+  /** Terminal callbacks' (failure, success) limiter: SFN_RATE_LIMIT_PER_SECOND. */
   limiter: Limiter;
+  /** Heartbeats' own limiter: SFN_HEARTBEAT_RATE_LIMIT_PER_SECOND. */
+  heartbeatLimiter?: Limiter;
   breaker: SendBreaker;
   metrics: Metrics;
   logger: Logger;
@@ -52,7 +59,13 @@ export interface RelayDeps {
 }
 
 /** What the per-message path learned, before settling. */
-type Processed = Pick<Finished, 'outcome' | 'hash'>;
+type Processed = Pick<Finished, 'outcome' | 'hash' | 'kind'>;
+
+/** A terminal delivery in flight in this process, and the kind it will record. */
+interface InFlight {
+  delivery: Promise<Outcome>;
+  first: DoneKind;
+}
 
 function receiveCountOf(m: Message): number {
   const n = Number(m.Attributes?.ApproximateReceiveCount);
@@ -67,7 +80,7 @@ export class Relay {
   readonly #settler: Settler;
   readonly #deliverer: Deliverer;
   /** In-process coalescing: a second copy of a token waits for the first instead of racing it. */
-  readonly #inflightTokens = new Map<string, Promise<Outcome>>();
+  readonly #inflightTokens = new Map<string, InFlight>();
   readonly #batches = new Set<AbortController>();
   readonly #sourceName: string;
   #active = 0;
@@ -179,6 +192,7 @@ export class Relay {
     const fate = this.#fate(receiveCount);
     const processed = await context.with(ctx, () => this.#process(message, parsed, signal, visibility, fate));
     if (processed.hash !== undefined) span.setAttribute('sfn_relay.token_hash', shortHash(processed.hash));
+    if (processed.kind !== undefined) span.setAttribute('sfn_relay.kind', processed.kind);
     return { ...processed, origin, message, receiveCount, fate: (e) => fate(e, 0), span, ctx };
   }
 
@@ -207,37 +221,49 @@ export class Relay {
     // its garbage is reported as what it is, a message from someone not allowed.
     const refused = await this.#d.admission?.admit(message, parsed);
     if (refused !== undefined) {
-      return { outcome: fate(refused, 0), hash: parsed.ok ? tokenHash(parsed.event.taskToken) : undefined };
+      return parsed.ok
+        ? { outcome: fate(refused, 0), hash: tokenHash(parsed.event.taskToken), kind: parsed.event.kind }
+        : { outcome: fate(refused, 0), hash: undefined, kind: parsed.kind };
     }
     if (!parsed.ok) {
       const outcome = fate({ stage: 'parse', reason: parsed.reason, detail: parsed.detail }, 0);
-      return { outcome, hash: undefined };
+      return { outcome, hash: undefined, kind: parsed.kind };
     }
-    const hash = tokenHash(parsed.event.taskToken);
-    const done = (outcome: Outcome): Processed => ({ outcome, hash });
-    // `error` and `cause` are sensitive in the Step Functions API model: debug level only.
-    this.#d.logger.debug(
-      {
-        message_id: message.MessageId,
-        token_hash: shortHash(hash),
-        error: parsed.event.error,
-        cause: parsed.event.cause,
-      },
-      'failure event parsed',
-    );
+    const event = parsed.event;
+    const hash = tokenHash(event.taskToken);
+    const done = (outcome: Outcome): Processed => ({ outcome, hash, kind: event.kind });
+    this.#logParsed(message, event, hash);
 
+    // A copy of a token whose terminal callback is on its way in this process waits for it.
     for (let prior = this.#inflightTokens.get(hash); prior !== undefined; prior = this.#inflightTokens.get(hash)) {
-      if (isDone(await prior)) return done({ kind: 'duplicate' });
+      const before = await prior.delivery;
+      // A copy that was itself a duplicate passes on the kind its store record named.
+      if (isDone(before))
+        return done({ kind: 'duplicate', first: before.kind === 'duplicate' ? before.first : prior.first });
+      if (event.kind === 'heartbeat') break;
     }
-    const delivery = this.#deliverer.deliver(parsed.event, hash, signal, fate, {
+    const delivery = this.#deliverer.deliver(event, hash, signal, fate, {
       claimed: (claim) => visibility.track(message, claim),
       settled: () => visibility.untrack(message),
     });
-    this.#inflightTokens.set(hash, delivery);
+    // Heartbeats never close a token: nothing waits for them.
+    if (event.kind === 'heartbeat') return done(await delivery);
+    const entry = { delivery, first: doneKindOf(event.kind) };
+    this.#inflightTokens.set(hash, entry);
     try {
       return done(await delivery);
     } finally {
-      if (this.#inflightTokens.get(hash) === delivery) this.#inflightTokens.delete(hash);
+      if (this.#inflightTokens.get(hash) === entry) this.#inflightTokens.delete(hash);
     }
+  }
+
+  /** `error`, `cause` and `output` are sensitive in the Step Functions API model: debug level only. */
+  #logParsed(message: Message, event: CallbackEvent, hash: string): void {
+    if (!this.#d.logger.isLevelEnabled('debug')) return;
+    const { taskToken: _token, ...fields } = event;
+    this.#d.logger.debug(
+      { message_id: message.MessageId, token_hash: shortHash(hash), ...fields },
+      `${event.kind} event parsed`,
+    );
   }
 }

@@ -17,6 +17,7 @@ import { type Context, type Span, SpanKind, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { isFifoQueueUrl } from '../aws/queueUrl.js';
 import { errorNameOf } from '../core/errors.js';
+import type { CallbackKind } from '../core/kinds.js';
 import type { Evidence, Outcome } from '../core/outcome.js';
 import { scrub, shortHash } from '../core/secret.js';
 import { summarizeOrigin } from '../envelope/origin.js';
@@ -35,6 +36,8 @@ export interface Finished {
   receiveCount: number;
   outcome: Outcome;
   hash: string | undefined;
+  /** The callback's kind, when its body said it (metric label, log field, span and DLQ attribute). */
+  kind?: CallbackKind | undefined;
   /** Where the message came from, as far as its body was parsed. */
   origin: Origin | undefined;
   /** Decides the message's fate again from new evidence (a refused DLQ send). */
@@ -187,6 +190,7 @@ export class Settler {
       firstReceivedAt: first === undefined ? undefined : new Date(first).toISOString(),
       deadLetteredAt: new Date(now).toISOString(),
       ...(f.hash === undefined ? {} : { tokenHash: shortHash(f.hash) }),
+      ...(f.kind === undefined ? {} : { kind: f.kind }),
       ...(f.origin === undefined ? {} : { origin: summarizeOrigin(f.origin) }),
       // Requested only with the sender allowlist on: the IAM principal's unique id, no secret.
       ...(f.message.Attributes?.SenderId === undefined ? {} : { sender: f.message.Attributes.SenderId }),

@@ -7,6 +7,7 @@ import * as v from 'valibot';
 import { type AdmissionSettings, admissionFromEnv } from '../admission/settings.js';
 import { isFifoQueueUrl } from '../aws/queueUrl.js';
 import { ConfigError } from '../core/errors.js';
+import { CALLBACK_KINDS, type CallbackKind, isCallbackKind } from '../core/kinds.js';
 import type { RedisSettings } from '../state/redis.js';
 
 /** Any URL the WHATWG parser accepts with one of `protocols` (emulator hosts such as `sqs.us-east-1.127.0.0.1` included). */
@@ -68,6 +69,10 @@ const schema = v.object({
   SFN_RETRY_MODE: oneOf(['standard', 'adaptive'], 'adaptive'),
   SFN_REQUEST_TIMEOUT_MS: int(100, 60_000, 5000),
   SFN_RATE_LIMIT_PER_SECOND: int(0, 100_000, 250),
+  // Comma-separated; checked in callbackKinds. Success and heartbeat need their own IAM actions.
+  CALLBACK_KINDS: v.optional(v.string(), 'failure'),
+  TASK_HEARTBEAT_MIN_INTERVAL_SECONDS: int(1, 3600, 10),
+  SFN_HEARTBEAT_RATE_LIMIT_PER_SECOND: int(0, 100_000, 50),
   RETRY_BASE_DELAY_SECONDS: int(1, 43_200, 2),
   RETRY_MAX_DELAY_SECONDS: int(1, 43_200, 300),
   FIFO_MAX_HAND_BACK_SECONDS: int(0, 43_200, 10),
@@ -93,6 +98,22 @@ const schema = v.object({
 });
 
 type Env = v.InferOutput<typeof schema>;
+
+/** CALLBACK_KINDS as a set, or what is wrong with it (`failure` cannot be left out). */
+function callbackKinds(value: string): { kinds: ReadonlySet<CallbackKind> } | { problem: string } {
+  const names = value
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k !== '');
+  const unknown = names.filter((k) => !isCallbackKind(k));
+  if (unknown.length > 0) {
+    return {
+      problem: `names ${unknown.map((k) => JSON.stringify(k)).join(', ')}: kinds are ${CALLBACK_KINDS.join(', ')}`,
+    };
+  }
+  if (!names.includes('failure')) return { problem: 'must include failure (it cannot be turned off)' };
+  return { kinds: new Set(CALLBACK_KINDS.filter((k) => names.includes(k))) };
+}
 
 /** Checks between settings: [variable, message] for each that fails. */
 function crossChecks(c: Env): [string, string][] {
@@ -129,6 +150,8 @@ function crossChecks(c: Env): [string, string][] {
       'is a standard queue behind a FIFO SOURCE_QUEUE_URL: use a FIFO DLQ (queue types must match)',
     ]);
   }
+  const kinds = callbackKinds(c.CALLBACK_KINDS);
+  if ('problem' in kinds) out.push(['CALLBACK_KINDS', kinds.problem]);
   out.push(...admissionFromEnv(c).problems);
   return out;
 }
@@ -161,6 +184,12 @@ export interface Config {
   sfnRetryMode: Env['SFN_RETRY_MODE'];
   sfnRequestTimeoutMs: number;
   rateLimitPerSecond: number;
+  /** The callbacks carried (CALLBACK_KINDS, in the order of CALLBACK_KINDS); failure always. */
+  callbackKinds: ReadonlySet<CallbackKind>;
+  /** At most one SendTaskHeartbeat per token per this (TASK_HEARTBEAT_MIN_INTERVAL_SECONDS). */
+  taskHeartbeatMinIntervalSeconds: number;
+  /** Heartbeats' own rate limit (SFN_HEARTBEAT_RATE_LIMIT_PER_SECOND); 0: off. */
+  heartbeatRateLimitPerSecond: number;
   retryBaseDelaySeconds: number;
   retryMaxDelaySeconds: number;
   /** On a FIFO source, the largest hand-back delay: a message handed back holds its whole group. */
@@ -241,6 +270,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sfnRetryMode: e.SFN_RETRY_MODE,
     sfnRequestTimeoutMs: e.SFN_REQUEST_TIMEOUT_MS,
     rateLimitPerSecond: e.SFN_RATE_LIMIT_PER_SECOND,
+    callbackKinds: (callbackKinds(e.CALLBACK_KINDS) as { kinds: ReadonlySet<CallbackKind> }).kinds,
+    taskHeartbeatMinIntervalSeconds: e.TASK_HEARTBEAT_MIN_INTERVAL_SECONDS,
+    heartbeatRateLimitPerSecond: e.SFN_HEARTBEAT_RATE_LIMIT_PER_SECOND,
     retryBaseDelaySeconds: e.RETRY_BASE_DELAY_SECONDS,
     retryMaxDelaySeconds: e.RETRY_MAX_DELAY_SECONDS,
     fifoMaxHandBackSeconds: e.FIFO_MAX_HAND_BACK_SECONDS,

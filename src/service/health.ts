@@ -21,6 +21,8 @@ export interface HealthParts {
   breaker: SendBreaker;
   dedup: DedupStore;
   limiter: Limiter;
+  /** Heartbeats' own limiter (shown while heartbeats are enabled). */
+  heartbeatLimiter?: Limiter;
   redisStatus: RedisStatus | undefined;
   preflight: PreflightResult;
   admission: Admission | undefined;
@@ -71,6 +73,10 @@ export function healthChecks(config: Config, p: HealthParts): { live: () => Chec
           dedup_store: p.dedup.kind,
           dedup_degraded: p.dedup instanceof FallbackDedupStore ? p.dedup.degraded : false,
           rate_limit: p.limiter.mode,
+          callback_kinds: [...config.callbackKinds],
+          ...(config.callbackKinds.has('heartbeat') && p.heartbeatLimiter !== undefined
+            ? { heartbeat_rate_limit: p.heartbeatLimiter.mode }
+            : {}),
           ...(p.redisStatus?.lastCommandError === undefined
             ? {}
             : { redis_last_command_error: p.redisStatus.lastCommandError }),

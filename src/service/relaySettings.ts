@@ -28,7 +28,8 @@ export function relaySettings(config: Config, checked: PreflightResult): RelaySe
     dedupTtlSeconds: config.dedupTtlSeconds,
     // A token's own failures are remembered as long as its message can live in the queue.
     failureTtlSeconds: checked.source?.retentionSeconds ?? 1_209_600,
-    limits: { maxBodyBytes: config.maxBodyBytes, overlongText: config.overlongText },
+    taskHeartbeatMinIntervalSeconds: config.taskHeartbeatMinIntervalSeconds,
+    limits: { maxBodyBytes: config.maxBodyBytes, overlongText: config.overlongText, kinds: config.callbackKinds },
   };
 }
 

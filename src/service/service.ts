@@ -64,13 +64,14 @@ export async function startService(config: Config, options: ServiceOptions = {})
       redis: config.redis,
       keyPrefix: config.dedupKeyPrefix,
       rateLimitPerSecond: config.rateLimitPerSecond,
+      heartbeatRateLimitPerSecond: config.heartbeatRateLimitPerSecond,
       memoryMegabytes: config.dedupMemoryMaxMb,
       dedupTtlSeconds: config.dedupTtlSeconds,
     },
     logger,
     metrics,
   );
-  const { dedup, limiter } = shared;
+  const { dedup, limiter, heartbeatLimiter } = shared;
 
   const intake = new IntakeControl(config.breakerHalfOpenAfterMs, { metrics, logger });
   const breaker = new SendBreaker({
@@ -84,6 +85,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     send: (e) => sfn.send(e),
     dedup,
     limiter,
+    heartbeatLimiter,
     breaker,
     metrics,
     logger,
@@ -107,6 +109,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       breaker,
       dedup,
       limiter,
+      heartbeatLimiter,
       redisStatus: shared.redisStatus,
       preflight: checked,
       admission,
@@ -117,7 +120,19 @@ export async function startService(config: Config, options: ServiceOptions = {})
 
   activePollers.start();
   logger.info(
-    { port, pollers: config.pollers, dedup_store: dedup.kind, rate_limit_per_second: config.rateLimitPerSecond },
+    {
+      port,
+      pollers: config.pollers,
+      dedup_store: dedup.kind,
+      rate_limit_per_second: config.rateLimitPerSecond,
+      callback_kinds: [...config.callbackKinds],
+      ...(config.callbackKinds.has('heartbeat')
+        ? {
+            heartbeat_rate_limit_per_second: config.heartbeatRateLimitPerSecond,
+            task_heartbeat_min_interval_seconds: config.taskHeartbeatMinIntervalSeconds,
+          }
+        : {}),
+    },
     'relay started',
   );
 

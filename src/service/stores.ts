@@ -16,7 +16,10 @@ import { RedisStatus } from '../state/redisStatus.js';
 
 export interface SharedState {
   dedup: DedupStore;
+  /** Terminal callbacks' limiter (SFN_RATE_LIMIT_PER_SECOND). */
   limiter: Limiter;
+  /** Heartbeats' own (SFN_HEARTBEAT_RATE_LIMIT_PER_SECOND): a heartbeat storm cannot starve the terminal callbacks. */
+  heartbeatLimiter: Limiter;
   redisStatus: RedisStatus | undefined;
   close(): Promise<void>;
 }
@@ -25,6 +28,8 @@ export interface SharedSettings {
   redis: RedisSettings | undefined;
   keyPrefix: string;
   rateLimitPerSecond: number;
+  /** SFN_HEARTBEAT_RATE_LIMIT_PER_SECOND (default 50). */
+  heartbeatRateLimitPerSecond?: number;
   /** DEDUP_MEMORY_MAX_MB: the in-process done-records' budget. */
   memoryMegabytes: number;
   /** DEDUP_TTL_SECONDS: sizes the Redis store's windows (src/state/dedup/redisKeys.ts). */
@@ -107,9 +112,21 @@ export async function createSharedState(s: SharedSettings, logger: Logger, metri
     ...(redisStatus === undefined ? {} : { redisStatus }),
     onMode: (mode) => metrics.setRateLimiterMode(mode),
   });
+  // Same Redis, its own key: when Redis fails, both limiters go local together (the terminal
+  // limiter's mode metric and /readyz `rate_limit` say so; this one logs its own line).
+  const heartbeatLimiter = createLimiter({
+    perSecond: s.heartbeatRateLimitPerSecond ?? 50,
+    redis,
+    keyPrefix: s.keyPrefix,
+    key: 'send-task-heartbeat',
+    name: 'heartbeat',
+    logger,
+    ...(redisStatus === undefined ? {} : { redisStatus }),
+  });
   return {
     dedup,
     limiter,
+    heartbeatLimiter,
     redisStatus,
     async close() {
       clearInterval(sweep);

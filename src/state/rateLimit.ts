@@ -25,12 +25,17 @@ export interface Limiter {
   readonly mode: LimiterMode;
 }
 
+/** The terminal callbacks' key (failure and success share it, as before kinds); heartbeats pass their own. */
 const KEY = 'send-task';
 /** How long the count stays in process after Redis failed, before Redis is tried again. */
 const LOCAL_FOR_MS = 5000;
 
 export interface LimiterOptions {
   perSecond: number;
+  /** The count's key in Redis (default `send-task`: terminal callbacks). */
+  key?: string;
+  /** Names the limiter in its log lines (default: none, the terminal callbacks' limiter). */
+  name?: string;
   redis: RedisClient | undefined;
   keyPrefix: string;
   logger: Logger;
@@ -65,6 +70,8 @@ export function createLimiter(o: LimiterOptions): Limiter {
   }
   const random = o.random ?? Math.random;
   const now = o.now ?? Date.now;
+  const key = o.key ?? KEY;
+  const named = o.name === undefined ? '' : `${o.name} `;
   const memory = new RateLimiterMemory({ points: o.perSecond, duration: 1, keyPrefix: `${o.keyPrefix}rl` });
   const shared: RateLimiterAbstract | undefined =
     o.redis === undefined
@@ -89,11 +96,12 @@ export function createLimiter(o: LimiterOptions): Limiter {
         {
           err: { name: (err as Error)?.name, message: (err as Error)?.message },
           per_replica_per_second: o.perSecond,
+          ...(o.name === undefined ? {} : { limiter: o.name }),
         },
-        `shared rate limit unavailable: each replica now limits itself to ${o.perSecond}/s, so N replicas may send up to N × ${o.perSecond}/s`,
+        `shared ${named}rate limit unavailable: each replica now limits itself to ${o.perSecond}/s, so N replicas may send up to N × ${o.perSecond}/s`,
       );
     } else {
-      o.logger.info({ per_second: o.perSecond }, 'shared rate limit in Redis again');
+      o.logger.info({ per_second: o.perSecond }, `shared ${named}rate limit in Redis again`);
     }
   };
 
@@ -101,7 +109,7 @@ export function createLimiter(o: LimiterOptions): Limiter {
   const consume = async (): Promise<void> => {
     if (shared !== undefined && (mode === 'shared' || now() >= retryAt)) {
       try {
-        await shared.consume(KEY, 1);
+        await shared.consume(key, 1);
         setMode('shared');
         return;
       } catch (err) {
@@ -114,7 +122,7 @@ export function createLimiter(o: LimiterOptions): Limiter {
         setMode('local', err);
       }
     }
-    await memory.consume(KEY, 1);
+    await memory.consume(key, 1);
   };
 
   return {

@@ -74,7 +74,9 @@ describe.each([
 
     const store = new RedisDedupStore(client(), prefix);
     const until = await store.startLegacyWindow();
-    expect(await store.claim(oldDone, 'new', 10_000)).toBe('done');
+    expect(await store.claim(oldDone, 'new', 10_000)).toEqual({ done: 'unknown' });
+    // A heartbeat for it is dropped too.
+    expect(await store.heartbeat(oldDone, 'new', 10_000)).toEqual({ done: 'unknown' });
     expect(await store.claim(oldClaimed, 'new', 10_000)).toBe('busy');
     expect(await store.claim(fresh, 'new', 10_000)).toBe('claimed');
     // The claim taken beside an old one is given back: once the old replica lets go, it is free.
@@ -160,7 +162,7 @@ describe('upgrade, through the relay start-up', () => {
       await waitFor('the layout marker', async () => (await old.get(`${prefix}layout2-since`)) !== null);
       expect(await old.get(`${prefix}layout2-since`)).toMatch(/^\d+:1$/);
       const answers = await Promise.all(hashes.map((h) => shared.dedup.claim(h, 'new-relay', 10_000)));
-      expect(answers).toEqual(hashes.map(() => 'done'));
+      expect(answers).toEqual(hashes.map(() => ({ done: 'unknown' })));
       expect(await shared.dedup.claim(fakeTokenHash('upgrade', 50), 'new-relay', 10_000)).toBe('claimed');
     } finally {
       await shared.close();

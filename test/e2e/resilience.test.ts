@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDeadLetterInfo } from '../../src/pipeline/deadLetter.js';
-import { HOSTILE, HOSTILE_MAX_BODY_BYTES } from '../fixtures/hostile.js';
+import { HOSTILE, HOSTILE_CALLBACK_KINDS, HOSTILE_MAX_BODY_BYTES } from '../fixtures/hostile.js';
 import {
   createActivityMachine,
   executionFailure,
@@ -130,6 +130,7 @@ describe('resilience', () => {
       BREAKER_THRESHOLD: '15',
       BREAKER_HALF_OPEN_AFTER_MS: '1000',
       MAX_BODY_BYTES: String(HOSTILE_MAX_BODY_BYTES),
+      CALLBACK_KINDS: HOSTILE_CALLBACK_KINDS,
       DRAIN_TIMEOUT_SECONDS: '3',
       // Shared through Redis: paces the run so that each fault lands while messages flow.
       SFN_RATE_LIMIT_PER_SECOND: '60',

@@ -95,16 +95,21 @@ export async function startSfn(fixedPort?: number): Promise<SfnEmulator> {
   };
 }
 
-/** A state machine with one Activity task, so executions wait for our SendTaskFailure. */
+/**
+ * A state machine with one Activity task, so executions wait for our callback. `heartbeatSeconds`:
+ * the task times out (States.Timeout) without a heartbeat for that long.
+ */
 export async function createActivityMachine(
   sfn: SFNClient,
   name: string,
+  options: { heartbeatSeconds?: number } = {},
 ): Promise<{ activityArn: string; stateMachineArn: string }> {
   const activity = await sfn.send(new CreateActivityCommand({ name }));
   const activityArn = activity.activityArn ?? '';
+  const heartbeat = options.heartbeatSeconds === undefined ? {} : { HeartbeatSeconds: options.heartbeatSeconds };
   const definition = {
     StartAt: 'Work',
-    States: { Work: { Type: 'Task', Resource: activityArn, End: true } },
+    States: { Work: { Type: 'Task', Resource: activityArn, End: true, ...heartbeat } },
   };
   const machine = await sfn.send(
     new CreateStateMachineCommand({

@@ -84,8 +84,15 @@ export type BodyKind =
   | 'garbage'
   | 'bad_token';
 
+/** Which callback the inner event is, and shapes the relay must refuse (conflicting or invalid kinds, bad output). */
+export type CallbackSpec = 'failure' | 'success' | 'heartbeat' | 'conflict' | 'kind_invalid' | 'output_not_json';
+
+/** Marks every generated `output`: the property checks it never shows outside debug log lines. */
+export const OUTPUT_MARK = 'OuTpUt-SeCrEt';
+
 export interface MessageSpec {
   kind: BodyKind;
+  callback: CallbackSpec;
   token: number;
   error: string;
   cause: string;
@@ -125,6 +132,18 @@ export const messageSpec: fc.Arbitrary<MessageSpec> = fc.record({
     'garbage',
     'bad_token',
   ),
+  callback: fc.constantFrom<CallbackSpec>(
+    'failure',
+    'failure',
+    'success',
+    'success',
+    'heartbeat',
+    'heartbeat',
+    'heartbeat',
+    'conflict',
+    'kind_invalid',
+    'output_not_json',
+  ),
   token: fc.integer({ min: 0, max: 5 }),
   error: hostileText,
   cause: hostileText,
@@ -160,7 +179,17 @@ export function build(spec: MessageSpec, token: string, maxBytes: number) {
       configurable: true,
     });
   }
-  const event = { taskToken: spec.kind === 'bad_token' ? `${token} x` : token, error: spec.error, cause: spec.cause };
+  const taskToken = spec.kind === 'bad_token' ? `${token} x` : token;
+  const output = JSON.stringify({ mark: OUTPUT_MARK, v: spec.error });
+  const events: Record<CallbackSpec, () => Record<string, unknown>> = {
+    failure: () => ({ taskToken, error: spec.error, cause: spec.cause }),
+    success: () => ({ taskToken, output }),
+    heartbeat: () => ({ taskToken, kind: 'heartbeat' }),
+    conflict: () => ({ taskToken, kind: 'heartbeat', error: spec.error, output }),
+    kind_invalid: () => ({ taskToken, kind: spec.origin }),
+    output_not_json: () => ({ taskToken, kind: 'success', output: `${OUTPUT_MARK} ${spec.cause}` }),
+  };
+  const event = events[spec.callback]();
   const sns = (inner: unknown) => ({
     Type: 'Notification',
     MessageId: 'n',

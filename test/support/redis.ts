@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
+import { createLogger } from '../../src/core/log.js';
+import { createRedis, type RedisClient } from '../../src/state/redis.js';
 
 /** The standalone Redis of the test run (globalSetup.ts), or TEST_REDIS_URL. */
 export function redisUrl(): string {
@@ -20,4 +22,12 @@ export function testRedis(): Redis {
 export async function cleanup(redis: Redis, prefix: string): Promise<void> {
   const keys = await redis.keys(`${prefix}*`);
   if (keys.length > 0) await redis.del(...keys);
+}
+
+/** A client of the test run's Redis Cluster (globalSetup.ts), as the relay makes it. */
+export function testRedisCluster(): RedisClient {
+  return createRedis(
+    { url: inject('redisCluster').url, cluster: true, caFile: undefined, username: undefined, password: undefined },
+    createLogger('silent'),
+  );
 }

@@ -43,7 +43,7 @@ export async function bytesPerDoneToken(
   for (let i = 0; i < tokens; i += chunk) {
     const hashes = Array.from({ length: Math.min(chunk, tokens - i) }, (_, j) => fakeTokenHash(seed, i + j));
     await Promise.all(hashes.map((h) => store.claim(h, 'bench-owner', 60_000)));
-    await Promise.all(hashes.map((h) => store.complete(h, 86_400_000)));
+    await Promise.all(hashes.map((h) => store.complete(h, 86_400_000, 'failure')));
   }
   return ((await usedMemory(client)) - before) / tokens;
 }

@@ -87,4 +87,27 @@ describe('loadConfig', () => {
     const url = 'http://sqs.us-east-1.127.0.0.1:4566/000000000000/q';
     expect(loadConfig({ SOURCE_QUEUE_URL: url, DLQ_URL: url }).region).toBe('us-east-1');
   });
+
+  it('reads the callback kinds and the heartbeat settings, failure always on, each bad value named', () => {
+    expect(loadConfig(minimal)).toMatchObject({
+      callbackKinds: new Set(['failure']),
+      taskHeartbeatMinIntervalSeconds: 10,
+      heartbeatRateLimitPerSecond: 50,
+    });
+    const all = loadConfig({ ...minimal, CALLBACK_KINDS: ' heartbeat, failure,success ,' });
+    expect([...all.callbackKinds]).toEqual(['failure', 'success', 'heartbeat']);
+    expect(problems({ ...minimal, CALLBACK_KINDS: 'success' })).toEqual([
+      'CALLBACK_KINDS="success" must include failure (it cannot be turned off)',
+    ]);
+    expect(problems({ ...minimal, CALLBACK_KINDS: 'failure,sucess,Heartbeat' })).toEqual([
+      'CALLBACK_KINDS="failure,sucess,Heartbeat" names "sucess", "Heartbeat": kinds are failure, success, heartbeat',
+    ]);
+    expect(
+      problems({ ...minimal, TASK_HEARTBEAT_MIN_INTERVAL_SECONDS: '0', SFN_HEARTBEAT_RATE_LIMIT_PER_SECOND: '-1' }),
+    ).toEqual([
+      'TASK_HEARTBEAT_MIN_INTERVAL_SECONDS="0" must be at least 1',
+      'SFN_HEARTBEAT_RATE_LIMIT_PER_SECOND="-1" must be at least 0',
+    ]);
+    expect(loadConfig({ ...minimal, SFN_HEARTBEAT_RATE_LIMIT_PER_SECOND: '0' }).heartbeatRateLimitPerSecond).toBe(0);
+  });
 });

@@ -1,24 +1,20 @@
 /** One contract, three stores: in memory, Redis standalone and a Redis Cluster (real servers). */
 
 import { createHash } from 'node:crypto';
-import { afterAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/core/log.js';
 import { DoneTable } from '../../src/state/dedup/doneTable.js';
 import { FallbackDedupStore } from '../../src/state/dedup/fallback.js';
 import { MemoryDedupStore } from '../../src/state/dedup/memory.js';
 import { RedisDedupStore } from '../../src/state/dedup/redis.js';
 import type { DedupStore } from '../../src/state/dedup/store.js';
-import { createRedis } from '../../src/state/redis.js';
 import { isConnectionError, redisErrorCode } from '../../src/state/redisErrors.js';
-import { cleanup, testRedis, uniquePrefix } from '../support/redis.js';
+import { cleanup, testRedis, testRedisCluster, uniquePrefix } from '../support/redis.js';
 import { waitFor } from '../support/wait.js';
 
 const redis = testRedis();
 const prefix = uniquePrefix();
-const cluster = createRedis(
-  { url: inject('redisCluster').url, cluster: true, caFile: undefined, username: undefined, password: undefined },
-  createLogger('silent'),
-);
+const cluster = testRedisCluster();
 afterAll(async () => {
   await cleanup(redis, prefix);
   redis.disconnect();
@@ -39,8 +35,8 @@ describe.each(stores)('%s dedup store', (_name, make) => {
     expect(await s.claim(h, 'b', 10_000)).toBe('busy');
     // The same owner may renew its claim (heartbeat).
     expect(await s.claim(h, 'a', 10_000)).toBe('claimed');
-    await s.complete(h, 60_000);
-    expect(await s.claim(h, 'b', 10_000)).toBe('done');
+    await s.complete(h, 60_000, 'failure');
+    expect(await s.claim(h, 'b', 10_000)).toEqual({ done: 'failure' });
   });
 
   it('frees a released claim, but only for its owner', async () => {
@@ -76,9 +72,9 @@ describe.each(stores)('%s dedup store, heartbeat and failure counts', (_name, ma
     await s.renew(h, 'a', 10_000);
     expect(await s.claim(h, 'b', 10_000)).toBe('claimed');
     // Another owner's renewal does not extend b's claim, and completion is not undone either.
-    await s.complete(h, 60_000);
+    await s.complete(h, 60_000, 'failure');
     await s.renew(h, 'b', 10_000);
-    expect(await s.claim(h, 'c', 10_000)).toBe('done');
+    expect(await s.claim(h, 'c', 10_000)).toEqual({ done: 'failure' });
   });
 
   it('counts a token’s own failures until they expire', async () => {
@@ -124,7 +120,7 @@ describe('redis store', () => {
     const now = Date.now();
     const real = now + 64_000 - ((now + 70_000) % 64_000) - 1;
     const slow = new RedisDedupStore(redis, own, { ttlMs: 100_000, now: () => real - 30_000 });
-    await slow.complete('skewed', 100_000);
+    await slow.complete('skewed', 100_000, 'failure');
     const [hash] = await redis.keys(`${own}d*`);
     expect(Number(await redis.call('PEXPIRETIME', String(hash)))).toBeGreaterThanOrEqual(real + 100_000);
     const claimant = new RedisDedupStore(redis, own, {
@@ -147,9 +143,9 @@ describe('redis cluster store', () => {
     expect(await Promise.all(Array.from({ length: 30 }, (_, i) => s.claim(`${h}-${i}`, 'b', 10_000)))).toEqual(
       Array.from({ length: 30 }, () => 'busy'),
     );
-    await s.complete(`${h}-0`, 60_000);
+    await s.complete(`${h}-0`, 60_000, 'failure');
     expect(await s.recordFailure(`${h}-0`, 60_000)).toBe(1);
-    expect(await s.claim(`${h}-0`, 'b', 10_000)).toBe('done');
+    expect(await s.claim(`${h}-0`, 'b', 10_000)).toEqual({ done: 'failure' });
   });
 });
 
@@ -157,11 +153,11 @@ describe('memory store', () => {
   it('evicts the oldest done-records past its bound and sweeps expired ones', async () => {
     let now = 0;
     const s = new MemoryDedupStore({ now: () => now, maxEntries: 3 });
-    for (const h of ['a', 'b', 'c', 'd']) await s.complete(h, 1000);
+    for (const h of ['a', 'b', 'c', 'd']) await s.complete(h, 1000, 'failure');
     expect(s.size).toBe(3);
     // 'a' was evicted, so it can be claimed again; 'c' is still done.
     expect(await s.claim('a', 'x', 10)).toBe('claimed');
-    expect(await s.claim('c', 'x', 10)).toBe('done');
+    expect(await s.claim('c', 'x', 10)).toEqual({ done: 'failure' });
     now = 5000;
     expect(s.sweep()).toBe(3);
     expect(s.size).toBe(0);
@@ -269,6 +265,8 @@ describe('fallback store', () => {
       release: (...a) => or(() => primary.release(...a)),
       renew: (...a) => or(() => primary.renew(...a)),
       recordFailure: (...a) => or(() => primary.recordFailure(...a)),
+      heartbeat: (...a) => or(() => primary.heartbeat(...a)),
+      reopenHeartbeat: (...a) => or(() => primary.reopenHeartbeat(...a)),
       close: async () => undefined,
     };
   }

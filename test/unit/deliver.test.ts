@@ -1,6 +1,6 @@
 /** The delivery step: an interruption is known from the relay's own signal, never from an answer. */
 import { describe, expect, it } from 'vitest';
-import type { FailureEvent } from '../../src/core/event.js';
+import type { CallbackEvent, FailureEvent } from '../../src/core/event.js';
 import { createLogger } from '../../src/core/log.js';
 import { decide, type Evidence } from '../../src/core/outcome.js';
 import type { SendResult } from '../../src/core/sendResult.js';
@@ -11,10 +11,10 @@ import { MemoryDedupStore } from '../../src/state/dedup/memory.js';
 import { createLimiter } from '../../src/state/rateLimit.js';
 import { FATE } from '../support/fate.js';
 
-const event: FailureEvent = { taskToken: 'tok-0123456789abcdef', error: 'E', cause: 'C' };
+const event: FailureEvent = { kind: 'failure', taskToken: 'tok-0123456789abcdef', error: 'E', cause: 'C' };
 const hooks = { claimed: () => undefined, settled: () => undefined };
 
-function deliverer(send: (e: FailureEvent) => Promise<SendResult>, perSecond = 0) {
+function deliverer(send: (e: CallbackEvent) => Promise<SendResult>, perSecond = 0) {
   const logger = createLogger('silent');
   return new Deliverer(
     { visibilityTimeoutSeconds: 30, failureTtlSeconds: 3600, dedupTtlSeconds: 3600 },

@@ -17,10 +17,10 @@ describe('CloudEvents', () => {
   it.each(Object.entries(PRODUCERS))('%s: the event is taken from data, raw and inside SNS', (_name, producer) => {
     const ce = JSON.stringify(producer(event));
     const raw = parseEvent(ce);
-    expect(raw.ok && raw.event).toEqual(event);
+    expect(raw.ok && raw.event).toEqual({ kind: 'failure', ...event });
     expect(raw.ok && raw.origin.envelope).toBe('cloudevent');
     const viaSns = parseEvent(snsEnvelope(ce));
-    expect(viaSns.ok && viaSns.event).toEqual(event);
+    expect(viaSns.ok && viaSns.event).toEqual({ kind: 'failure', ...event });
     expect(viaSns.ok && viaSns.origin.envelope).toBe('sns>cloudevent');
   });
 

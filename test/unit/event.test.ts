@@ -8,7 +8,7 @@ describe('parseEvent', () => {
     const r = parseEvent(JSON.stringify({ taskToken: token, error: 'E', cause: 'C', extra: { x: 1 } }));
     expect(r).toEqual({
       ok: true,
-      event: { taskToken: token, error: 'E', cause: 'C' },
+      event: { kind: 'failure', taskToken: token, error: 'E', cause: 'C' },
       truncated: [],
       origin: { envelope: 'plain' },
     });
@@ -16,14 +16,14 @@ describe('parseEvent', () => {
 
   it('treats null error/cause as absent and keeps empty strings', () => {
     const r = parseEvent(JSON.stringify({ taskToken: token, error: null, cause: '' }));
-    expect(r.ok && r.event).toEqual({ taskToken: token, cause: '' });
+    expect(r.ok && r.event).toEqual({ kind: 'failure', taskToken: token, cause: '' });
   });
 
   it('unwraps an SNS notification and an EventBridge event', () => {
     const inner = JSON.stringify({ taskToken: token, error: 'E' });
     const sns = parseEvent(JSON.stringify({ Type: 'Notification', Message: inner }));
     expect(sns.ok && sns.origin.envelope).toBe('sns');
-    expect(sns.ok && sns.event.error).toBe('E');
+    expect(sns.ok && sns.event.kind === 'failure' && sns.event.error).toBe('E');
     const eb = parseEvent(JSON.stringify({ 'detail-type': 'x', detail: { taskToken: token } }));
     expect(eb.ok && eb.origin.envelope).toBe('eventbridge');
   });
@@ -66,7 +66,7 @@ describe('parseEvent', () => {
   it('truncates an over-long error and cause with a visible marker, without splitting a surrogate pair', () => {
     const error = `${'e'.repeat(ERROR_MAX - TRUNCATION_MARKER.length - 1)}😀${'x'.repeat(20)}`;
     const r = parseEvent(JSON.stringify({ taskToken: token, error, cause: 'c'.repeat(CAUSE_MAX + 1) }));
-    if (!r.ok) throw new Error(r.detail);
+    if (!r.ok || r.event.kind !== 'failure') throw new Error('not a failure');
     expect(r.truncated).toEqual(['error', 'cause']);
     expect(r.event.error?.endsWith(TRUNCATION_MARKER)).toBe(true);
     expect(r.event.error?.length).toBeLessThanOrEqual(ERROR_MAX);

@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseEvent } from '../../src/core/event.js';
-import { HOSTILE, HOSTILE_MAX_BODY_BYTES } from '../fixtures/hostile.js';
+import type { CallbackKind } from '../../src/core/kinds.js';
+import { HOSTILE, HOSTILE_CALLBACK_KINDS, HOSTILE_MAX_BODY_BYTES } from '../fixtures/hostile.js';
 
-const limits = { maxBodyBytes: HOSTILE_MAX_BODY_BYTES, overlongText: 'truncate' as const };
+const limits = {
+  maxBodyBytes: HOSTILE_MAX_BODY_BYTES,
+  overlongText: 'truncate' as const,
+  kinds: new Set(HOSTILE_CALLBACK_KINDS.split(',') as CallbackKind[]),
+};
 
 describe('hostile corpus', () => {
   it('has at least 50 bodies with distinct names', () => {

@@ -1,17 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { SendResult } from '../../src/aws/stepFunctions.js';
 import { countsAgainstMessage, decide, handBackDelay, isWholesaleFailure } from '../../src/core/outcome.js';
-import { FATE } from '../support/fate.js';
+import { FATE, sendError } from '../support/fate.js';
 
 const base = FATE;
 
-const err = (errorName: string, httpStatus?: number): SendResult => ({
-  ok: false,
-  errorName,
-  httpStatus,
-  attempts: 3,
-  message: 'scrubbed',
-});
+const err = sendError;
 
 describe('decide', () => {
   it('maps the Step Functions answers to outcomes (the README table)', () => {
@@ -123,7 +117,10 @@ describe('decide', () => {
       reason: 'token_empty',
       detail: 'd',
     });
-    expect(decide({ stage: 'dedup', claim: 'done' }, base)).toEqual({ kind: 'duplicate' });
+    expect(decide({ stage: 'dedup', claim: 'done', first: 'failure' }, base)).toEqual({
+      kind: 'duplicate',
+      first: 'failure',
+    });
   });
 });
 

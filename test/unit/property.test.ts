@@ -9,7 +9,8 @@ import type { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type SendResult, toSendResult } from '../../src/aws/stepFunctions.js';
-import { DEFAULT_LIMITS, type FailureEvent } from '../../src/core/event.js';
+import { type CallbackEvent, DEFAULT_LIMITS } from '../../src/core/event.js';
+import type { CallbackKind } from '../../src/core/kinds.js';
 import { createLogger } from '../../src/core/log.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { readDeadLetterInfo } from '../../src/pipeline/deadLetter.js';
@@ -17,7 +18,7 @@ import { Relay } from '../../src/pipeline/relay.js';
 import { SendBreaker } from '../../src/state/breaker.js';
 import { MemoryDedupStore } from '../../src/state/dedup/memory.js';
 import { createLimiter } from '../../src/state/rateLimit.js';
-import { build, type MessageSpec, messageSpec, type Plan, plan } from '../support/propertyGen.js';
+import { build, type MessageSpec, messageSpec, OUTPUT_MARK, type Plan, plan } from '../support/propertyGen.js';
 import { captureSpans } from '../support/spans.js';
 import { SqsModel } from '../support/sqsModel.js';
 
@@ -34,6 +35,8 @@ const MAX_ROUNDS = 250;
 const SMALL_DLQ_BYTES = 2048;
 const OPERATOR_ROUND = 30;
 const OWN = new Set(['throttled', 'unavailable', 'unexpected']);
+/** TASK_HEARTBEAT_MIN_INTERVAL_SECONDS in the runs: model time advances a second per receive round. */
+const HEARTBEAT_INTERVAL = 10;
 
 /** Every span the relay records (recording spans also put trace context into DLQ entries). */
 let spans: InMemorySpanExporter;
@@ -58,6 +61,8 @@ interface Scenario {
   fifo: boolean;
   /** The DLQ's MaximumMessageSize (the source's is MAX_BYTES). */
   dlqBytes: number;
+  /** CALLBACK_KINDS besides failure. */
+  kinds: CallbackKind[];
   messages: MessageSpec[];
   plans: Plan[];
   /** Refusals injected into the relay's SQS calls, in call order: true refuses (entry or call). */
@@ -71,6 +76,7 @@ interface Scenario {
 const scenario: fc.Arbitrary<Scenario> = fc.record({
   fifo: fc.boolean(),
   dlqBytes: fc.constantFrom(MAX_BYTES, MAX_BYTES, SMALL_DLQ_BYTES),
+  kinds: fc.subarray<CallbackKind>(['success', 'heartbeat']),
   messages: fc.array(messageSpec, { minLength: 1, maxLength: 12 }),
   plans: fc.array(plan, { minLength: 6, maxLength: 6 }),
   dlqRefusals: fc.array(fc.boolean(), { maxLength: 4 }),
@@ -82,10 +88,16 @@ const scenario: fc.Arbitrary<Scenario> = fc.record({
 const tokenOf = (run: number, i: number) => `tok_${run.toString(16).padStart(8, '0')}${String(i).repeat(32)}`;
 
 /** Step Functions as generated: each token answers its plan, errors quoting the token as real ones may. */
-function fakeSfn(plans: Map<string, Plan>) {
+function fakeSfn(plans: Map<string, Plan>, now: () => number) {
   const calls = new Map<string, number>();
+  /** Terminal calls (failure, success) Step Functions accepted, per token. */
   const successes = new Map<string, number>();
-  const send = async (event: FailureEvent): Promise<SendResult> => {
+  /** When each accepted heartbeat call was made (model time), per token. */
+  const heartbeats = new Map<string, number[]>();
+  const called = new Set<CallbackKind>();
+  const send = async (event: CallbackEvent): Promise<SendResult> => {
+    const at = now();
+    called.add(event.kind);
     const p = plans.get(event.taskToken);
     const n = calls.get(event.taskToken) ?? 0;
     calls.set(event.taskToken, n + 1);
@@ -93,7 +105,8 @@ function fakeSfn(plans: Map<string, Plan>) {
     if (step.slowMs > 0) await sleep(step.slowMs);
     const a = step.answer;
     if (!('status' in a)) {
-      successes.set(event.taskToken, (successes.get(event.taskToken) ?? 0) + 1);
+      if (event.kind === 'heartbeat') heartbeats.set(event.taskToken, [...(heartbeats.get(event.taskToken) ?? []), at]);
+      else successes.set(event.taskToken, (successes.get(event.taskToken) ?? 0) + 1);
       return { ok: true, attempts: 1 };
     }
     const err = Object.assign(new Error(`Invalid Token: ${event.taskToken}`), {
@@ -102,7 +115,7 @@ function fakeSfn(plans: Map<string, Plan>) {
     });
     return toSendResult(err, event.taskToken);
   };
-  return { send, successes };
+  return { send, successes, heartbeats, called };
 }
 
 interface Finished {
@@ -110,6 +123,7 @@ interface Finished {
   outcome: string;
   reason?: string;
   token_hash?: string;
+  kind?: string;
 }
 
 async function runScenario(s: Scenario, run: number) {
@@ -141,7 +155,7 @@ async function runScenario(s: Scenario, run: number) {
     });
     bodies.add(body);
   });
-  const sfn = fakeSfn(new Map(s.plans.map((p, i) => [tokens[i] ?? '', p])));
+  const sfn = fakeSfn(new Map(s.plans.map((p, i) => [tokens[i] ?? '', p])), () => model.now);
   const lines: string[] = [];
   const logger = createLogger('debug', { write: (line: string) => void lines.push(line) });
   const metrics = createMetrics({ defaultMetrics: false });
@@ -159,13 +173,15 @@ async function runScenario(s: Scenario, run: number) {
       retryMaxDelaySeconds: 60,
       dedupTtlSeconds: 3600,
       failureTtlSeconds: 86_400,
-      limits: DEFAULT_LIMITS,
+      taskHeartbeatMinIntervalSeconds: HEARTBEAT_INTERVAL,
+      limits: { ...DEFAULT_LIMITS, kinds: new Set<CallbackKind>(['failure', ...s.kinds]) },
     },
     {
       sqs: model.client,
       send: sfn.send,
       dedup: new MemoryDedupStore({ now: () => model.now }),
       limiter: createLimiter({ perSecond: 0, redis: undefined, keyPrefix: 'p:', logger }),
+      heartbeatLimiter: createLimiter({ perSecond: 0, redis: undefined, keyPrefix: 'p:', key: 'hb', logger }),
       breaker: new SendBreaker({ threshold: 4, halfOpenAfterMs: 1 }),
       metrics,
       logger,
@@ -208,11 +224,30 @@ function check(s: Scenario, r: Awaited<ReturnType<typeof runScenario>>): void {
   // for a body that alone is over a DLQ smaller than the source: sent with its minimal reason, "SQS decides".
   const overDlq = (v: string) => Number(/too long \(body (\d+) bytes\)/.exec(v)?.[1] ?? 0) > s.dlqBytes;
   expect(r.model.violations.filter((v) => !overDlq(v))).toEqual([]);
-  // (c) At most one successful SendTaskFailure per token.
+  // (c) At most one successful terminal call (SendTaskFailure or SendTaskSuccess) per token, and
+  // accepted heartbeats of a token at least TASK_HEARTBEAT_MIN_INTERVAL_SECONDS apart.
   for (const [token, n] of r.sfn.successes) expect(n, `successes for ${token.slice(0, 12)}`).toBeLessThanOrEqual(1);
+  for (const [token, times] of r.sfn.heartbeats) {
+    for (let i = 1; i < times.length; i += 1) {
+      const gap = (times[i] ?? 0) - (times[i - 1] ?? 0);
+      expect(gap, `heartbeat gap for ${token.slice(0, 12)}`).toBeGreaterThanOrEqual(HEARTBEAT_INTERVAL * 1000);
+    }
+  }
+  // (c') A kind that is not enabled is never called: a success or heartbeat is never sent as a failure.
+  for (const kind of r.sfn.called) expect(['failure', ...s.kinds], 'kinds called').toContain(kind);
   // (d) No task token in a log line, a metric, a span (attributes, events, status, links) or a DLQ attribute.
   expect(r.spans).toContain('process source');
   const attributes = JSON.stringify((dlq?.messages ?? []).map((m) => m.attributes ?? {}));
+  // `output` is sensitive like `cause`: only debug lines (level 20) may carry it.
+  const aboveDebug = r.lines.filter((l) => (JSON.parse(l) as { level: number }).level > 20).join('\n');
+  for (const [where, text] of [
+    ['log above debug', aboveDebug],
+    ['metrics', r.metricsText],
+    ['spans', r.spans],
+    ['dlq attributes', attributes],
+  ]) {
+    expect(text?.includes(OUTPUT_MARK), `output in ${where}`).toBe(false);
+  }
   for (const token of r.tokens) {
     for (const [where, text] of [
       ['log', r.lines.join('\n')],
@@ -243,7 +278,11 @@ function check(s: Scenario, r: Awaited<ReturnType<typeof runScenario>>): void {
   // times; blameless answers and injected refusals only as often as they were generated.
   const own = r.finished.filter((f) => f.outcome === 'retry_later' && OWN.has(f.reason ?? ''));
   const byToken = new Map<string, number>();
-  for (const f of own) byToken.set(f.token_hash ?? '', (byToken.get(f.token_hash ?? '') ?? 0) + 1);
+  // Counted per token, a token's heartbeats apart from its terminal callbacks (deliver.ts).
+  for (const f of own) {
+    const key = `${f.token_hash ?? ''}${f.kind === 'heartbeat' ? ' heartbeat' : ''}`;
+    byToken.set(key, (byToken.get(key) ?? 0) + 1);
+  }
   for (const [hash, n] of byToken) expect(n, `own failures handed back for ${hash}`).toBeLessThan(MAX_RECEIVES);
   const unauthorized = r.finished.filter((f) => f.reason === 'unauthorized').length;
   const generated = s.plans.flatMap((p) => p.prefix).filter((p) => /Denied|Expired/.test(p.answer.name)).length;

@@ -2,7 +2,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkTaskOutput, OUTPUT_MAX_BYTES } from '../../src/aws/taskOutput.js';
+import { checkOutput as checkTaskOutput, OUTPUT_MAX_BYTES } from '../../src/core/eventKind.js';
 import { InvalidEventError, publishTaskHeartbeat, publishTaskSuccess } from '../../src/index.js';
 
 function fakeSqs() {

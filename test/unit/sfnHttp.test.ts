@@ -7,13 +7,18 @@
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SendTaskFailureCommand, SFNClient } from '@aws-sdk/client-sfn';
+import {
+  SendTaskFailureCommand,
+  SendTaskHeartbeatCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+} from '@aws-sdk/client-sfn';
 import { HttpRequest } from '@smithy/core/protocols';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeanSfnClient } from '../../src/aws/sfnHttp.js';
 import { Signer } from '../../src/aws/sigv4.js';
-import { toSendResult } from '../../src/aws/stepFunctions.js';
+import { sendCallback, toSendResult } from '../../src/aws/stepFunctions.js';
 
 /**
  * The SDK's signer takes a hash constructor, called with a secret for HMACs (as @smithy/hash-node
@@ -48,16 +53,24 @@ class Sha256 {
 const creds = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
 const session = { ...creds, sessionToken: 'FwoGZXIvYXdzEXAMPLESESSIONTOKEN' };
 
+const BODIES = {
+  SendTaskFailure: JSON.stringify({ taskToken: 'AAAAKgAAAAIAAAAAAAAAAQ+/=', error: 'E', cause: 'ünïcode ☃' }),
+  SendTaskSuccess: JSON.stringify({ taskToken: 'AAAAKgAAAAIAAAAAAAAAAQ+/=', output: '{"résumé":"☃","n":[1,2]}' }),
+  SendTaskHeartbeat: JSON.stringify({ taskToken: 'AAAAKgAAAAIAAAAAAAAAAQ+/=' }),
+};
+
 describe('Signer', () => {
   it.each([
-    ['long-term credentials', creds],
-    ['session credentials', session],
-  ])('produces the SDK’s SigV4 signature (%s)', async (_name, c) => {
-    const body = JSON.stringify({ taskToken: 'AAAAKgAAAAIAAAAAAAAAAQ+/=', error: 'E', cause: 'ünïcode ☃' });
+    ['long-term credentials', creds, 'SendTaskFailure'],
+    ['session credentials', session, 'SendTaskFailure'],
+    ['long-term credentials', creds, 'SendTaskSuccess'],
+    ['session credentials', session, 'SendTaskHeartbeat'],
+  ] as const)('produces the SDK’s SigV4 signature (%s, %s)', async (_name, c, operation) => {
+    const body = BODIES[operation];
     const now = Date.UTC(2026, 10, 25, 13, 5, 1);
     const ours = new Signer('eu-west-1').sign(
       'states.eu-west-1.amazonaws.com',
-      'AWSStepFunctions.SendTaskFailure',
+      `AWSStepFunctions.${operation}`,
       body,
       c,
       now,
@@ -83,7 +96,7 @@ describe('Signer', () => {
     expect(authorization).toBe(sdkSigned.headers.authorization);
     // The key is derived once per day and reused: a second request signs identically.
     expect(
-      new Signer('eu-west-1').sign('states.eu-west-1.amazonaws.com', 'AWSStepFunctions.SendTaskFailure', body, c, now)
+      new Signer('eu-west-1').sign('states.eu-west-1.amazonaws.com', `AWSStepFunctions.${operation}`, body, c, now)
         .authorization,
     ).toBe(authorization);
   });
@@ -99,12 +112,15 @@ let server: Server;
 let endpoint = '';
 let script: Canned[] = [];
 const seen: IncomingHttpHeaders[] = [];
+const bodies: string[] = [];
 
 beforeAll(async () => {
   server = createServer((req, res) => {
     seen.push(req.headers);
-    req.resume();
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      bodies.push(Buffer.concat(chunks).toString('utf8'));
       const next = script.shift() ?? { status: 200, body: '{}' };
       res.writeHead(next.status, { 'content-type': 'application/x-amz-json-1.0', ...next.headers }).end(next.body);
     });
@@ -258,4 +274,42 @@ describe('LeanSfnClient', () => {
     expect(r).toMatchObject({ ok: false, errorName: 'ECONNREFUSED', attempts: 2 });
     await dead.close();
   });
+
+  it.each([
+    ['failure', () => new SendTaskFailureCommand({ taskToken: 'tok-1', error: 'E', cause: 'ü ☃' })],
+    ['success', () => new SendTaskSuccessCommand({ taskToken: 'tok-1', output: '{"a":"ü ☃","b":[1,null]}' })],
+    ['heartbeat', () => new SendTaskHeartbeatCommand({ taskToken: 'tok-1' })],
+  ] as const)(
+    'sends the SDK’s request for a %s: same target, content type and body, byte for byte',
+    async (kind, sdkCommand) => {
+      const events = {
+        failure: { kind: 'failure', taskToken: 'tok-1', error: 'E', cause: 'ü ☃' },
+        success: { kind: 'success', taskToken: 'tok-1', output: '{"a":"ü ☃","b":[1,null]}' },
+        heartbeat: { kind: 'heartbeat', taskToken: 'tok-1' },
+      } as const;
+      script = [
+        { status: 200, body: '{}' },
+        { status: 200, body: '{}' },
+        { status: 200, body: '{}' },
+      ];
+      seen.length = 0;
+      bodies.length = 0;
+      const sdk = new SFNClient({ region: 'us-east-1', endpoint, maxAttempts: 1, credentials: creds });
+      await sdk.send(sdkCommand() as SendTaskFailureCommand);
+      sdk.destroy();
+      expect(await lean().send(events[kind])).toEqual({ ok: true, attempts: 1 });
+      expect(bodies[1]).toBe(bodies[0]);
+      for (const header of ['x-amz-target', 'content-type']) expect(seen[1]?.[header]).toBe(seen[0]?.[header]);
+      expect(seen[1]?.['x-amz-target']).toBe(`AWSStepFunctions.SendTask${kind[0]?.toUpperCase()}${kind.slice(1)}`);
+      expect(seen[1]?.authorization).toMatch(/SignedHeaders=content-type;host;x-amz-date;x-amz-target,/);
+      // The relay's own `kind` never goes on the wire.
+      expect(bodies[1]).not.toContain('"kind"');
+      // The SDK path (SFN_CLIENT=sdk) picks the same command by kind.
+      const viaSdk = new SFNClient({ region: 'us-east-1', endpoint, maxAttempts: 1, credentials: creds });
+      expect(await sendCallback(viaSdk, events[kind])).toEqual({ ok: true, attempts: 1 });
+      viaSdk.destroy();
+      expect(bodies[2]).toBe(bodies[0]);
+      expect(seen[2]?.['x-amz-target']).toBe(seen[0]?.['x-amz-target']);
+    },
+  );
 });

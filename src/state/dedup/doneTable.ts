@@ -2,8 +2,10 @@
  * The in-process record of done tokens, compact enough to hold a day of them: no object and no
  * string per entry, only typed arrays sized once from a memory budget.
  *
- * - A key is the first 96 bits of the token's SHA-256 (three 32-bit words): at a million entries
- *   the chance that two tokens share one is about 10⁻¹⁷.
+ * - A key is the first 94 bits of the token's SHA-256 (three 32-bit words, the top two bits of
+ *   the third cleared): at a million entries the chance that two tokens share one is about
+ *   3 × 10⁻¹⁷. The two bits freed hold the kind that closed the token (failure, success,
+ *   unknown), so the kind costs no byte.
  * - An open-addressing table with linear probing holds keys and expiry times (seconds after the
  *   table's epoch; 0 marks an empty slot); deletion shifts the following entries back, so there are
  *   no tombstones and never a rehash.
@@ -22,8 +24,13 @@
  */
 
 import { createHash } from 'node:crypto';
+import type { DoneKind } from '../../core/kinds.js';
 
 const WORDS = 3;
+/** The key bits of the third word; its top two bits hold the kind. */
+const KEY_MASK = 0x3fffffff;
+const KIND_SHIFT = 30;
+const KIND_CODES: readonly DoneKind[] = ['failure', 'success', 'unknown'];
 const HEX_PREFIX = /^[0-9a-f]{24}/;
 const LOAD = 0.75;
 /** Ring slots per table entry: the room stale entries may take before a compaction. */
@@ -97,7 +104,7 @@ export class DoneTable {
     const k = this.#k;
     k[0] = Number.parseInt(hash.slice(0, 8), 16) >>> 0;
     k[1] = Number.parseInt(hash.slice(8, 16), 16) >>> 0;
-    k[2] = Number.parseInt(hash.slice(16, 24), 16) >>> 0;
+    k[2] = (Number.parseInt(hash.slice(16, 24), 16) & KEY_MASK) >>> 0;
     return k;
   }
 
@@ -107,7 +114,7 @@ export class DoneTable {
 
   #matches(slot: number, k: Uint32Array): boolean {
     const o = slot * WORDS;
-    return this.#keys[o] === k[0] && this.#keys[o + 1] === k[1] && this.#keys[o + 2] === k[2];
+    return this.#keys[o] === k[0] && this.#keys[o + 1] === k[1] && ((this.#keys[o + 2] ?? 0) & KEY_MASK) === k[2];
   }
 
   /** The slot holding `k`, or -1. */
@@ -120,12 +127,22 @@ export class DoneTable {
 
   /** Whether `hash` is done and not expired at `nowMs`. */
   has(hash: string, nowMs: number): boolean {
-    const slot = this.#find(this.#load(hash));
-    return slot !== -1 && (this.#exp[slot] ?? 0) > this.#seconds(nowMs);
+    return this.get(hash, nowMs) !== undefined;
   }
 
-  /** Records `hash` as done until `expiresAtMs` (never earlier than it was); the oldest record goes when the budget is full. */
-  add(hash: string, expiresAtMs: number): void {
+  /** The kind that closed `hash`, or undefined when it is not done (or expired) at `nowMs`. */
+  get(hash: string, nowMs: number): DoneKind | undefined {
+    const slot = this.#find(this.#load(hash));
+    if (slot === -1 || (this.#exp[slot] ?? 0) <= this.#seconds(nowMs)) return undefined;
+    return KIND_CODES[(this.#keys[slot * WORDS + 2] ?? 0) >>> KIND_SHIFT] ?? 'unknown';
+  }
+
+  /**
+   * Records `hash` as done by `kind` until `expiresAtMs` (never earlier than it was; a record
+   * already there keeps its kind: the first terminal callback wins); the oldest record goes when
+   * the budget is full.
+   */
+  add(hash: string, expiresAtMs: number, kind: DoneKind = 'failure'): void {
     const k = this.#load(hash);
     const exp = this.#seconds(expiresAtMs);
     let slot = this.#find(k);
@@ -134,6 +151,8 @@ export class DoneTable {
       // #popOldest may have shifted entries: look for the empty slot now.
       for (slot = this.#home(k[0] ?? 0); this.#exp[slot] !== 0; slot = (slot + 1) % this.#capacity);
       this.#keys.set(k, slot * WORDS);
+      const third = slot * WORDS + 2;
+      this.#keys[third] = ((this.#keys[third] ?? 0) | (KIND_CODES.indexOf(kind) << KIND_SHIFT)) >>> 0;
       this.#size += 1;
     } else if (exp < (this.#exp[slot] ?? 0)) {
       return;

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { MemoryDedupStore } from './memory.js';
-import type { ClaimResult, DedupStore, StoreKind } from './store.js';
+import type { ClaimResult, DedupStore, DoneKind, HeartbeatGate, StoreKind } from './store.js';
 
 export interface FallbackOptions {
   /** Resolves when the primary answers (for Redis: PING); a reply error (NOPERM) is an answer too. */
@@ -187,11 +187,20 @@ export class FallbackDedupStore implements DedupStore {
     return this.#run((s) => s.claim(hash, owner, leaseMs));
   }
 
-  async complete(hash: string, ttlMs: number): Promise<void> {
+  async complete(hash: string, ttlMs: number, first: DoneKind): Promise<void> {
     // Record in both: should Redis go away, the memory record answers this replica's duplicates.
     // While Redis answers, the mirror keeps only the window a fallback needs.
-    await this.#secondary.complete(hash, this.#degraded ? ttlMs : Math.min(ttlMs, this.#o.mirrorTtlMs));
-    await this.#run((s) => (s === this.#secondary ? Promise.resolve() : s.complete(hash, ttlMs)));
+    await this.#secondary.complete(hash, this.#degraded ? ttlMs : Math.min(ttlMs, this.#o.mirrorTtlMs), first);
+    await this.#run((s) => (s === this.#secondary ? Promise.resolve() : s.complete(hash, ttlMs, first)));
+  }
+
+  /** While degraded the gates are per replica: N replicas may send up to N heartbeats per token per interval. */
+  heartbeat(hash: string, owner: string, intervalMs: number): Promise<HeartbeatGate> {
+    return this.#run((s) => s.heartbeat(hash, owner, intervalMs));
+  }
+
+  reopenHeartbeat(hash: string, owner: string): Promise<void> {
+    return this.#run((s) => s.reopenHeartbeat(hash, owner));
   }
 
   async release(hash: string, owner: string): Promise<void> {

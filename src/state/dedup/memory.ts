@@ -1,7 +1,25 @@
 import { DoneTable, entriesForBudget } from './doneTable.js';
-import type { ClaimResult, DedupStore } from './store.js';
+import type { ClaimResult, DedupStore, DoneKind, HeartbeatGate } from './store.js';
 
 const MAX_FAILURE_COUNTERS = 100_000;
+/**
+ * Heartbeat gates held at most (one per token that had a heartbeat sent within its interval): the
+ * oldest goes first when full, which can let one more heartbeat of that token through. 100,000
+ * gates of ~100 bytes: ~10 MB, and a relay at SFN_HEARTBEAT_RATE_LIMIT_PER_SECOND=50 with a 10 s
+ * interval holds at most 500.
+ */
+export const MAX_HEARTBEAT_GATES = 100_000;
+
+type Lease = { owner: string; expiresAt: number };
+
+/** Drops the oldest entries of an insertion-ordered map beyond `max`. */
+function bound<V>(map: Map<string, V>, max: number): void {
+  while (map.size > max) {
+    const oldest = map.keys().next();
+    if (oldest.done) return;
+    map.delete(oldest.value);
+  }
+}
 
 export interface MemoryStoreOptions {
   now?: () => number;
@@ -20,7 +38,8 @@ export interface MemoryStoreOptions {
 export class MemoryDedupStore implements DedupStore {
   readonly kind = 'memory' as const;
   readonly #done: DoneTable;
-  readonly #claims = new Map<string, { owner: string; expiresAt: number }>();
+  readonly #claims = new Map<string, Lease>();
+  readonly #beats = new Map<string, Lease>();
   readonly #failures = new Map<string, { count: number; expiresAt: number }>();
   readonly #now: () => number;
 
@@ -39,26 +58,50 @@ export class MemoryDedupStore implements DedupStore {
     return this.#done.maxEntries;
   }
 
-  #claim(hash: string): { owner: string; expiresAt: number } | undefined {
-    const c = this.#claims.get(hash);
+  /** The unexpired lease of `hash` in `map` (an expired one is dropped). */
+  #lease(map: Map<string, Lease>, hash: string): Lease | undefined {
+    const c = map.get(hash);
     if (c !== undefined && c.expiresAt <= this.#now()) {
-      this.#claims.delete(hash);
+      map.delete(hash);
       return undefined;
     }
     return c;
   }
 
+  #claim(hash: string): Lease | undefined {
+    return this.#lease(this.#claims, hash);
+  }
+
   async claim(hash: string, owner: string, leaseMs: number): Promise<ClaimResult> {
-    if (this.#done.has(hash, this.#now())) return 'done';
+    const first = this.#done.get(hash, this.#now());
+    if (first !== undefined) return { done: first };
     const c = this.#claim(hash);
     if (c !== undefined && c.owner !== owner) return 'busy';
     this.#claims.set(hash, { owner, expiresAt: this.#now() + leaseMs });
     return 'claimed';
   }
 
-  async complete(hash: string, ttlMs: number): Promise<void> {
+  async complete(hash: string, ttlMs: number, first: DoneKind): Promise<void> {
     this.#claims.delete(hash);
-    this.#done.add(hash, this.#now() + ttlMs);
+    this.#done.add(hash, this.#now() + ttlMs, first);
+  }
+
+  async heartbeat(hash: string, owner: string, intervalMs: number): Promise<HeartbeatGate> {
+    const first = this.#done.get(hash, this.#now());
+    if (first !== undefined) return { done: first };
+    if (this.#lease(this.#beats, hash) !== undefined) return 'coalesced';
+    this.#beats.set(hash, { owner, expiresAt: this.#now() + intervalMs });
+    bound(this.#beats, MAX_HEARTBEAT_GATES);
+    return 'send';
+  }
+
+  async reopenHeartbeat(hash: string, owner: string): Promise<void> {
+    if (this.#lease(this.#beats, hash)?.owner === owner) this.#beats.delete(hash);
+  }
+
+  /** Heartbeat gates held (expired ones not yet swept included). */
+  get heartbeatGates(): number {
+    return this.#beats.size;
   }
 
   async release(hash: string, owner: string): Promise<void> {
@@ -77,10 +120,7 @@ export class MemoryDedupStore implements DedupStore {
     this.#failures.delete(hash);
     this.#failures.set(hash, { count, expiresAt: now + ttlMs });
     // Only failing tokens are counted, so this stays small; bound it anyway, oldest first.
-    if (this.#failures.size > MAX_FAILURE_COUNTERS) {
-      const oldest = this.#failures.keys().next();
-      if (!oldest.done) this.#failures.delete(oldest.value);
-    }
+    bound(this.#failures, MAX_FAILURE_COUNTERS);
     return count;
   }
 
@@ -93,6 +133,7 @@ export class MemoryDedupStore implements DedupStore {
     const dropped = this.#done.sweep(now, budget);
     for (const [hash, c] of this.#claims) if (c.expiresAt <= now) this.#claims.delete(hash);
     for (const [hash, f] of this.#failures) if (f.expiresAt <= now) this.#failures.delete(hash);
+    for (const [hash, b] of this.#beats) if (b.expiresAt <= now) this.#beats.delete(hash);
     return dropped;
   }
 
@@ -100,5 +141,6 @@ export class MemoryDedupStore implements DedupStore {
     this.#done.clear();
     this.#claims.clear();
     this.#failures.clear();
+    this.#beats.clear();
   }
 }

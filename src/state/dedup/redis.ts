@@ -1,11 +1,12 @@
 import type { RedisClient } from '../redis.js';
-import { RedisKeys } from './redisKeys.js';
+import { doneAnswer, doneValue, RedisKeys } from './redisKeys.js';
 import { legacyReadUntil } from './redisLegacy.js';
-import type { ClaimResult, DedupStore } from './store.js';
+import type { ClaimResult, DedupStore, DoneKind, HeartbeatGate } from './store.js';
 
 // Atomic, for any number of tokens at once (of one slot, on a cluster). ARGV[1] is how many done
 // hashes each token brings after its claim key; then field, owner and lease for each token in turn.
-// A token done in any of its hashes is 'done'; else the claim is taken if free or already ours.
+// A token done in any of its hashes is 'done:<value>' (the kind that closed it, `1` before kinds
+// were stored); else the claim is taken if free or already ours.
 const CLAIM = `
 local m = tonumber(ARGV[1])
 local out = {}
@@ -13,7 +14,8 @@ for i = 1, #KEYS / (m + 1) do
   local base, a = (i - 1) * (m + 1), 2 + (i - 1) * 3
   local field, owner, lease = ARGV[a], ARGV[a + 1], ARGV[a + 2]
   for j = base + 2, base + m + 1 do
-    if redis.call('HEXISTS', KEYS[j], field) == 1 then out[i] = 'done' break end
+    local d = redis.call('HGET', KEYS[j], field)
+    if d then out[i] = 'done:' .. d break end
   end
   if not out[i] then
     local v = redis.call('GET', KEYS[base + 1])
@@ -27,9 +29,10 @@ for i = 1, #KEYS / (m + 1) do
 end
 return out`;
 
-// The record into its window's hash (which expires at the window's end); the claim is over.
+// The record into its window's hash (which expires at the window's end); the claim is over. A
+// record already in that hash keeps its kind (the first terminal callback wins).
 const COMPLETE = `
-redis.call('HSET', KEYS[1], ARGV[1], 1)
+redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[3])
 redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 redis.call('DEL', KEYS[2])
 return 1`;
@@ -50,10 +53,21 @@ local n = redis.call('INCR', KEYS[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return n`;
 
+// A heartbeat: done in any of the token's hashes (KEYS[2..]) answers 'done:<value>'; else the
+// gate (KEYS[1]) is taken for the interval if free: 'send', or 'coalesced'.
+const HEARTBEAT = `
+for j = 2, #KEYS do
+  local d = redis.call('HGET', KEYS[j], ARGV[1])
+  if d then return 'done:' .. d end
+end
+if redis.call('SET', KEYS[1], ARGV[2], 'NX', 'PX', ARGV[3]) then return 'send' end
+return 'coalesced'`;
+
 interface Scripts {
+  relayHeartbeat(...keysThenArgs: (string | number)[]): Promise<string>;
   relayClaim(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<string[]>;
   relayClaimOne(...keysThenArgs: (string | number)[]): Promise<string[]>;
-  relayComplete(hashKey: string, claimKey: string, field: string, expiresAtMs: number): Promise<number>;
+  relayComplete(hashKey: string, claimKey: string, field: string, expiresAtMs: number, value: string): Promise<number>;
   relayRelease(key: string, owner: string): Promise<number>;
   relayRenew(key: string, owner: string, leaseMs: number): Promise<number>;
   relayFail(key: string, ttlMs: number): Promise<number>;
@@ -113,6 +127,7 @@ export class RedisDedupStore implements DedupStore {
     redis.defineCommand('relayRelease', { numberOfKeys: 1, lua: RELEASE });
     redis.defineCommand('relayRenew', { numberOfKeys: 1, lua: RENEW });
     redis.defineCommand('relayFail', { numberOfKeys: 1, lua: FAIL });
+    redis.defineCommand('relayHeartbeat', { numberOfKeys: this.#keys.lookups + 1, lua: HEARTBEAT });
     this.#redis = redis as RedisClient & Scripts;
   }
 
@@ -172,9 +187,10 @@ export class RedisDedupStore implements DedupStore {
     Promise.all([answer, Promise.all(legacy)]).then(
       ([results, old]) => {
         batch.forEach((c, i) => {
-          const r = results[i];
-          if (r !== 'claimed' && r !== 'done' && r !== 'busy') {
-            c.reject(new Error(`unexpected claim answer from Redis: ${String(r)}`));
+          const raw = results[i];
+          const r = raw === 'claimed' || raw === 'busy' ? raw : doneAnswer(raw);
+          if (r === undefined) {
+            c.reject(new Error(`unexpected claim answer from Redis: ${String(raw)}`));
             return;
           }
           const before = legacyAnswer(old[i]);
@@ -194,10 +210,29 @@ export class RedisDedupStore implements DedupStore {
     );
   }
 
-  async complete(hash: string, ttlMs: number): Promise<void> {
+  async complete(hash: string, ttlMs: number, first: DoneKind): Promise<void> {
     const k = this.#keys.token(hash);
     const target = this.#keys.doneHash(k.tag, this.#now(), ttlMs);
-    await this.#redis.relayComplete(target.key, k.claim, k.field, target.expiresAtMs);
+    await this.#redis.relayComplete(target.key, k.claim, k.field, target.expiresAtMs, doneValue(first));
+  }
+
+  async heartbeat(hash: string, owner: string, intervalMs: number): Promise<HeartbeatGate> {
+    const k = this.#keys.token(hash);
+    const now = this.#now();
+    const hashes = this.#keys.doneHashes(k.tag, now);
+    // In the upgrade window, a token done under the old layout is done here too (same round trip).
+    const [raw, old] = await Promise.all([
+      this.#redis.relayHeartbeat(k.heartbeat, ...hashes, k.field, owner, intervalMs),
+      now < this.#readLegacyUntilMs ? this.#redis.get(k.legacy) : null,
+    ]);
+    if (old === 'done') return { done: 'unknown' };
+    const r = raw === 'send' || raw === 'coalesced' ? raw : doneAnswer(raw);
+    if (r === undefined) throw new Error(`unexpected heartbeat answer from Redis: ${String(raw)}`);
+    return r;
+  }
+
+  async reopenHeartbeat(hash: string, owner: string): Promise<void> {
+    await this.#redis.relayRelease(this.#keys.token(hash).heartbeat, owner);
   }
 
   async release(hash: string, owner: string): Promise<void> {
@@ -216,9 +251,9 @@ export class RedisDedupStore implements DedupStore {
   async close(): Promise<void> {}
 }
 
-/** What a key of the old layout says: done, claimed by an old replica (busy), or nothing. */
-function legacyAnswer(value: string | null | undefined): 'done' | 'busy' | undefined {
-  if (value === 'done') return 'done';
+/** What a key of the old layout says: done (by a kind it did not record), claimed by an old replica (busy), or nothing. */
+function legacyAnswer(value: string | null | undefined): ClaimResult | undefined {
+  if (value === 'done') return { done: 'unknown' };
   if (typeof value === 'string' && value.startsWith('c:')) return 'busy';
   return undefined;
 }

@@ -12,8 +12,12 @@
  *   would need Redis 7.4 or Valkey 9.0.
  * - The field is the first 96 bits of the token's hash in base64url (16 characters), as many bits
  *   as the in-process store keeps: a collision among 10⁸ records has odds of about 10⁻¹³.
- * - **Claims** and **failure counts** (few: in-flight messages, tokens that failed on their own)
- *   stay one key each, named by the same 96 bits.
+ * - A field's value is the kind that closed the token: `f` (failure), `s` (success), `u` (unknown:
+ *   found closed by a heartbeat); `1`, the value before kinds were stored, reads as unknown. One
+ *   byte, as before.
+ * - **Claims**, **failure counts** (few: in-flight messages, tokens that failed on their own) and
+ *   **heartbeat gates** (`<prefix>h{shard}<id>` = owner, for TASK_HEARTBEAT_MIN_INTERVAL_SECONDS:
+ *   tokens with a heartbeat sent within the interval) stay one key each, named by the same 96 bits.
  * - The hash tag is the shard, so a token's claim and every window it may be done in share one
  *   slot of a cluster (one script, no CROSSSLOT), while 16,384 tags spread the records over all
  *   16,384 slots.
@@ -21,6 +25,28 @@
  *   see RedisDedupStore.
  */
 import { createHash } from 'node:crypto';
+import type { DoneKind } from '../../core/kinds.js';
+
+const DONE_VALUES: ReadonlyMap<DoneKind, string> = new Map([
+  ['failure', 'f'],
+  ['success', 's'],
+  ['unknown', 'u'],
+]);
+const DONE_KINDS: ReadonlyMap<string, DoneKind> = new Map([
+  ['f', 'failure'],
+  ['s', 'success'],
+]);
+
+/** The field value a done record stores for the kind that closed its token. */
+export function doneValue(kind: DoneKind): string {
+  return DONE_VALUES.get(kind) ?? 'u';
+}
+
+/** A script's `done:<value>` answer as the kind (any value it does not know, `1` included: unknown); else undefined. */
+export function doneAnswer(raw: unknown): { done: DoneKind } | undefined {
+  if (typeof raw !== 'string' || !raw.startsWith('done:')) return undefined;
+  return { done: DONE_KINDS.get(raw.slice(5)) ?? 'unknown' };
+}
 
 const SHARD_BITS = 14;
 const HEX_HASH = /^[0-9a-f]{64}$/i;
@@ -44,6 +70,8 @@ export interface TokenKeys {
   field: string;
   claim: string;
   failures: string;
+  /** The token's heartbeat gate. */
+  heartbeat: string;
   /** The key the versions before this layout used (claims and done records in one string key). */
   legacy: string;
 }
@@ -83,6 +111,7 @@ export class RedisKeys {
       field,
       claim: `${this.#prefix}c${tag}${field}`,
       failures: `${this.#prefix}f${tag}${field}`,
+      heartbeat: `${this.#prefix}h${tag}${field}`,
       legacy: `${this.#prefix}tok:{${hash}}`,
     };
   }
