@@ -238,7 +238,9 @@ async function purgeCommand(o: DlqOptions & { yes?: boolean; messageId?: string[
   const queueUrl = required(o.dlqUrl ?? process.env.DLQ_URL, 'dlq-url', 'DLQ_URL');
   const some = o.messageId !== undefined && o.messageId.length > 0;
   if (o.yes !== true) {
-    throw new UsageError(`purge deletes ${some ? 'these' : 'every'} DLQ message(s) and cannot be undone: add --yes`);
+    throw new UsageError(
+      `purge deletes ${some ? 'these DLQ messages' : 'every message in the DLQ'} and cannot be undone: add --yes`,
+    );
   }
   const sqs = sqsClient(o);
   try {

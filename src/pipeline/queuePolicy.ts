@@ -91,7 +91,7 @@ export function policyCheck(r: PolicyReport, e: PolicyExpectations): Check {
     if (own.some((s) => !s.pinned)) return true;
     return own.length === 0 && !r.services.some((s) => s.principal === '*');
   });
-  const text = `the source queue policy ${facts.join('; ')}`;
+  const text = `the source queue's policy: ${facts.join('; ')}`;
   if (e.trustsPolicy && (r.openToEveryone.length > 0 || unpinned.length > 0)) {
     const what = unpinned.length > 0 ? `no statement pins ${unpinned.join(', ')} by aws:SourceArn` : 'anyone may send';
     return {
