@@ -50,7 +50,7 @@ describe('npm run demo', () => {
       '1  dead_lettered (body_not_json)',
       '1  dead_lettered (sfn_task_does_not_exist)',
       '1  dead_lettered (token_invalid_character)',
-      '3  duplicate',
+      '3  duplicate (after_failure)',
       '5  failed',
     ]);
   });
