@@ -6,15 +6,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type Context, context, propagation } from '@opentelemetry/api';
 import { InvalidEventError, RelayError } from '../core/errors.js';
-import {
-  type CallbackEvent,
-  DEFAULT_LIMITS,
-  type EventLimits,
-  type FailureEvent,
-  producerBody,
-  validateEvent,
-} from '../core/event.js';
+import { DEFAULT_LIMITS, type EventLimits, type FailureEvent, producerBody, validateEvent } from '../core/event.js';
 import { checkOutput } from '../core/eventKind.js';
+import type { CallbackKind } from '../core/kinds.js';
 import { DEFAULT_CLOUDEVENT_TYPE, toCloudEvent } from '../envelope/cloudevent.js';
 import { traceContextAttributes } from '../observability/traceContext.js';
 import { isFifoQueueUrl } from './queueUrl.js';
@@ -29,6 +23,8 @@ export interface TaskSuccess {
 export interface TaskHeartbeat {
   taskToken: string;
 }
+
+const FAILURE_ONLY: ReadonlySet<CallbackKind> = new Set(['failure']);
 
 export interface PublishOptions {
   sqs: SQSClient;
@@ -65,10 +61,12 @@ type Kind = keyof typeof CLOUDEVENT_TYPES;
  * InvalidEventError (with the DLQ reason the relay would give) when the event could never succeed.
  */
 export async function publishTaskFailure(
-  event: Omit<FailureEvent, 'kind'> | CallbackEvent,
+  event: Omit<FailureEvent, 'kind'> | FailureEvent,
   options: PublishOptions,
 ): Promise<string> {
-  const checked = validateEvent(event as never, options.limits ?? DEFAULT_LIMITS);
+  // Failures only: a body with `output` or another `kind` is refused as the relay would refuse it
+  // with only failures enabled (`kind_not_enabled`), never published under the failure's name.
+  const checked = validateEvent(event as never, { ...(options.limits ?? DEFAULT_LIMITS), kinds: FAILURE_ONLY });
   if (!checked.ok) throw new InvalidEventError(checked.reason, checked.detail);
   return send('failure', producerBody(checked.event), options);
 }

@@ -51,7 +51,7 @@ describe('the chart and the callback kinds', () => {
       [...notes({ callbackKinds: kinds }).matchAll(/states:SendTask\w+/g)].map((m) => m[0]);
     expect(actions('failure')).toEqual(['states:SendTaskFailure']);
     expect(actions('failure,success')).toEqual(['states:SendTaskFailure', 'states:SendTaskSuccess']);
-    expect(actions('heartbeat,failure')).toEqual(['states:SendTaskFailure', 'states:SendTaskHeartbeat']);
+    expect(actions('failure,heartbeat')).toEqual(['states:SendTaskFailure', 'states:SendTaskHeartbeat']);
     expect(actions('failure,success,heartbeat')).toEqual([
       'states:SendTaskFailure',
       'states:SendTaskSuccess',
@@ -68,6 +68,9 @@ describe('the chart and the callback kinds', () => {
     expect(refused({ callbackKinds: 'failure,sucess' })).toMatch(/callbackKinds/);
     expect(refused({ callbackKinds: 'failure, success' })).toMatch(/callbackKinds/);
     expect(refused({ callbackKinds: '' })).toMatch(/callbackKinds/);
+    // The relay refuses a list without failure at start-up: the chart refuses it before a pod crash-loops.
+    expect(refused({ callbackKinds: 'success' })).toMatch(/callbackKinds/);
+    expect(refused({ callbackKinds: 'heartbeat,success' })).toMatch(/callbackKinds/);
     expect(refused({ taskHeartbeatMinIntervalSeconds: 0 })).toMatch(/taskHeartbeatMinIntervalSeconds/);
     expect(refused({ heartbeatRateLimitPerSecond: -1 })).toMatch(/heartbeatRateLimitPerSecond/);
   });

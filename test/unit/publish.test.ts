@@ -3,7 +3,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkOutput as checkTaskOutput, OUTPUT_MAX_BYTES } from '../../src/core/eventKind.js';
-import { InvalidEventError, publishTaskHeartbeat, publishTaskSuccess } from '../../src/index.js';
+import { InvalidEventError, publishTaskFailure, publishTaskHeartbeat, publishTaskSuccess } from '../../src/index.js';
 
 function fakeSqs() {
   const sent: { MessageBody: string; MessageDeduplicationId?: string }[] = [];
@@ -56,6 +56,25 @@ describe('checkTaskOutput', () => {
       }),
       { seed: 25, numRuns: 300 },
     );
+  });
+});
+
+describe('publishTaskFailure', () => {
+  it('publishes failures only: a success or heartbeat body is refused, never sent under the failure name', async () => {
+    const { sqs, sent } = fakeSqs();
+    const queueUrl = 'https://sqs.us-east-1.amazonaws.com/1/relay';
+    await publishTaskFailure({ taskToken: 'tok', error: 'E' }, { sqs, queueUrl });
+    expect(sent.map((s) => s.MessageBody)).toEqual(['{"taskToken":"tok","error":"E"}']);
+    for (const body of [
+      { taskToken: 'tok', output: '{}' },
+      { taskToken: 'tok', kind: 'heartbeat' },
+      { taskToken: 'tok', kind: 'success', output: '{}' },
+    ]) {
+      await expect(publishTaskFailure(body as never, { sqs, queueUrl })).rejects.toMatchObject({
+        reason: 'kind_not_enabled',
+      });
+    }
+    expect(sent).toHaveLength(1);
   });
 });
 
