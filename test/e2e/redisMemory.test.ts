@@ -126,7 +126,11 @@ describe('upgrade on a shared Redis', () => {
     });
     expect(await shared.get(`${prefix}layout2-since`)).toMatch(/^\d+:1$/);
     const reading = new RedisDedupStore(shared, prefix, { readLegacyUntilMs: until });
-    expect(await Promise.all(hashes.map((h) => reading.claim(h, 'new', 10_000)))).toEqual(['done', 'done', 'done']);
+    expect(await Promise.all(hashes.map((h) => reading.claim(h, 'new', 10_000)))).toEqual([
+      { done: 'unknown' },
+      { done: 'unknown' },
+      { done: 'unknown' },
+    ]);
     // A walk that completes and finds none still concludes "no old keys" (cursor back to 0).
     expect(await store.startLegacyWindow()).toBe(until);
     const empty = await ownServer();
