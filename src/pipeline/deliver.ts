@@ -114,8 +114,10 @@ export class Deliverer {
     if (outcome.kind === 'alreadyClosed') {
       // TaskTimedOut: the token is closed, by something other than this relay's terminal callbacks.
       await this.#record(hash, () => dedup.complete(hash, this.#s.dedupTtlSeconds * 1000, 'unknown'));
-    } else if (outcome.kind !== 'heartbeatSent') {
-      // Not delivered: the copy handed back may go before the interval ends (if this fails, the gate expires).
+    } else if (evidence.stage !== 'send') {
+      // Never sent (interrupted, breaker open): the copy handed back may go before the interval
+      // ends (if this fails, the gate expires). A call that was made keeps the gate for its
+      // interval whatever the answer, so coalescing holds while Step Functions throttles.
       await dedup.reopenHeartbeat(hash, owner).catch(() => undefined);
     }
     return outcome;

@@ -58,7 +58,7 @@ function setup(
   const hooks = { claimed: () => undefined, settled: () => undefined };
   const deliver = (e: CallbackEvent) =>
     deliverer.deliver(e, tokenHash(e.taskToken), new AbortController().signal, fate, hooks);
-  return { dedup, limiter, heartbeatLimiter, sent, deliver };
+  return { dedup, limiter, heartbeatLimiter, sent, deliver, deliverer };
 }
 
 const heartbeat: CallbackEvent = { kind: 'heartbeat', taskToken: 'tok-hb' };
@@ -111,11 +111,26 @@ describe('delivery per kind', () => {
     expect(s.sent.map((e) => e.kind)).toEqual(['heartbeat', 'failure']);
   });
 
-  it('reopens the gate after a heartbeat that was not delivered, so its copy goes again at once', async () => {
-    const s = setup([sendError('ThrottlingException', 400)]);
-    expect(await s.deliver(heartbeat)).toMatchObject({ kind: 'retryLater', cause: 'throttled' });
+  it('keeps the gate for its interval after a call answered with an error: a throttled storm costs one call', async () => {
+    const s = setup(Array.from({ length: 200 }, () => sendError('ThrottlingException', 400)));
+    const kinds = new Set<string>();
+    for (let i = 0; i < 200; i += 1) kinds.add((await s.deliver(heartbeat)).kind);
+    expect(s.sent).toHaveLength(1);
+    expect([...kinds].sort()).toEqual(['heartbeatCoalesced', 'retryLater']);
+  });
+
+  it('reopens the gate when the heartbeat was never sent (interrupted before the call), so its copy goes at once', async () => {
+    const s = setup([]);
+    const aborted = new AbortController();
+    aborted.abort();
+    const fate: Fate = (evidence, ownFailures) => decide(evidence, { ...FATE, ownFailures });
+    const hooks = { claimed: () => undefined, settled: () => undefined };
+    const hash = tokenHash(heartbeat.taskToken);
+    expect(await s.deliverer.deliver(heartbeat, hash, aborted.signal, fate, hooks)).toMatchObject({
+      kind: 'retryLater',
+    });
     expect(await s.deliver(heartbeat)).toEqual({ kind: 'heartbeatSent' });
-    expect(s.sent).toHaveLength(2);
+    expect(s.sent).toHaveLength(1);
   });
 
   it('marks the token done (by an unknown kind) when a heartbeat is answered TaskTimedOut', async () => {
