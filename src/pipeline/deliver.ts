@@ -10,6 +10,7 @@ import type { CallbackEvent } from '../core/event.js';
 import { type CallbackKind, doneKindOf, KIND_RULES } from '../core/kinds.js';
 import { countsAgainstMessage, type Evidence, type Outcome } from '../core/outcome.js';
 import { shortHash } from '../core/secret.js';
+import type { SendResult } from '../core/sendResult.js';
 import { resultLabel } from '../observability/metrics.js';
 import { type DedupStore, isDoneAnswer } from '../state/dedup/store.js';
 import type { RelayDeps, RelaySettings } from './relay.js';
@@ -36,6 +37,8 @@ const heartbeatCounter = (hash: string) => `${hash}:heartbeat`;
 export const DEFAULT_TASK_HEARTBEAT_MIN_INTERVAL_SECONDS = 10;
 /** Without a heartbeat limiter of their own (tests, library use), heartbeats are not rate limited. */
 const UNLIMITED = { acquire: async () => 0, mode: 'off' as const };
+/** Without a heartbeat breaker of their own (tests, library use), heartbeats are not behind one. */
+const UNGUARDED = { state: 'closed' as const, run: (call: () => Promise<SendResult>) => call() };
 
 type DeliverySettings = Pick<
   RelaySettings,
@@ -43,7 +46,7 @@ type DeliverySettings = Pick<
 >;
 type DeliveryDeps = Pick<
   RelayDeps,
-  'dedup' | 'limiter' | 'heartbeatLimiter' | 'breaker' | 'metrics' | 'logger' | 'send'
+  'dedup' | 'limiter' | 'heartbeatLimiter' | 'breaker' | 'heartbeatBreaker' | 'metrics' | 'logger' | 'send'
 >;
 type ClaimHooks = { claimed: (claim: { hash: string; owner: string }) => void; settled: () => void };
 
@@ -155,10 +158,13 @@ export class Deliverer {
 
   /** The kind's rate limiter, breaker, the kind's call: what happened, as evidence. */
   async #call(event: CallbackEvent, signal: AbortSignal): Promise<Evidence> {
-    const { breaker, metrics } = this.#d;
+    const { metrics } = this.#d;
     const kind: CallbackKind = event.kind;
-    const limiter =
-      KIND_RULES[kind].limiter === 'heartbeat' ? (this.#d.heartbeatLimiter ?? UNLIMITED) : this.#d.limiter;
+    // Heartbeats have their own limiter and breaker: a role without states:SendTaskHeartbeat, or
+    // throttled heartbeats, never open the breaker that gates terminal callbacks and intake.
+    const own = KIND_RULES[kind].limiter === 'heartbeat';
+    const limiter = own ? (this.#d.heartbeatLimiter ?? UNLIMITED) : this.#d.limiter;
+    const breaker = own ? (this.#d.heartbeatBreaker ?? UNGUARDED) : this.#d.breaker;
     try {
       const waited = await limiter.acquire(signal);
       if (waited > 0) {

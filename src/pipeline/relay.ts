@@ -49,7 +49,13 @@ export interface RelayDeps {
   limiter: Limiter;
   /** Heartbeats' own limiter: SFN_HEARTBEAT_RATE_LIMIT_PER_SECOND. */
   heartbeatLimiter?: Limiter;
+  /** Terminal callbacks' breaker: its state drives intake (IntakeControl). */
   breaker: SendBreaker;
+  /**
+   * Heartbeats' own breaker (same settings), which never drives intake: while it is open
+   * heartbeats are handed back `breaker_open`; terminal callbacks are not affected.
+   */
+  heartbeatBreaker?: SendBreaker;
   metrics: Metrics;
   logger: Logger;
   /** The sender allowlist (src/admission/); absent: every sender admitted. */

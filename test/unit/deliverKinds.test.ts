@@ -30,6 +30,9 @@ function counting(): Limiter & { taken: number } {
 function setup(
   answers: SendResult[],
   limiters: { limiter: Limiter; heartbeatLimiter: Limiter } = { limiter: counting(), heartbeatLimiter: counting() },
+  breakers: { breaker: SendBreaker; heartbeatBreaker?: SendBreaker } = {
+    breaker: new SendBreaker({ threshold: 100, halfOpenAfterMs: 1000 }),
+  },
 ) {
   const dedup = new MemoryDedupStore();
   const { limiter, heartbeatLimiter } = limiters;
@@ -45,7 +48,7 @@ function setup(
       dedup,
       limiter,
       heartbeatLimiter,
-      breaker: new SendBreaker({ threshold: 100, halfOpenAfterMs: 1000 }),
+      ...breakers,
       metrics: createMetrics({ defaultMetrics: false }),
       logger: createLogger('silent'),
       send: async (e) => {
@@ -142,6 +145,33 @@ describe('delivery per kind', () => {
       first: 'unknown',
     });
     expect(s.sent).toHaveLength(1);
+  });
+
+  it('keeps heartbeats’ wholesale failures in their own breaker: failures and successes still go', async () => {
+    for (const name of ['AccessDeniedException', 'ThrottlingException']) {
+      const breakers = {
+        breaker: new SendBreaker({ threshold: 10, halfOpenAfterMs: 60_000 }),
+        heartbeatBreaker: new SendBreaker({ threshold: 10, halfOpenAfterMs: 60_000 }),
+      };
+      const s = setup(
+        Array.from({ length: 10 }, () => sendError(name, 400)),
+        { limiter: counting(), heartbeatLimiter: counting() },
+        breakers,
+      );
+      for (let i = 0; i < 10; i += 1) await s.deliver({ kind: 'heartbeat', taskToken: `hb-${i}` });
+      expect(breakers.heartbeatBreaker.state, name).toBe('open');
+      expect(breakers.breaker.state, name).toBe('closed');
+      expect(await s.deliver({ kind: 'failure', taskToken: 'f' }), name).toEqual({ kind: 'failed' });
+      expect(await s.deliver({ kind: 'success', taskToken: 's', output: '{}' }), name).toEqual({ kind: 'succeeded' });
+      // While its breaker is open a heartbeat is handed back without a call, and its gate reopened.
+      const before = s.sent.length;
+      expect(await s.deliver({ kind: 'heartbeat', taskToken: 'hb-new' })).toMatchObject({
+        kind: 'retryLater',
+        cause: 'breaker_open',
+      });
+      expect(s.sent).toHaveLength(before);
+      expect(await s.dedup.heartbeat(tokenHash('hb-new'), 'o', 1000)).toBe('send');
+    }
   });
 
   it('counts a heartbeat’s own failures apart from its token’s terminal callbacks', async () => {
