@@ -93,7 +93,7 @@ export class Deliverer {
     await this.#record(
       hash,
       isDone(outcome)
-        ? () => dedup.complete(hash, this.#s.dedupTtlSeconds * 1000, doneKindOf(event.kind))
+        ? () => dedup.complete(hash, this.#s.dedupTtlSeconds * 1000, doneKindOf(event.kind, outcome))
         : () => dedup.release(hash, owner),
     );
     return outcome;

@@ -58,6 +58,20 @@ describe.each(stores)('%s store, callback kinds', (_name, make) => {
     expect(await s.claim(a, 'x', 10_000)).toEqual({ done: 'success' });
   });
 
+  it('lets a definite kind replace unknown, and never unknown a definite kind', async () => {
+    const s = make();
+    const [a, b] = [fresh(), fresh()];
+    // A heartbeat answered TaskTimedOut records unknown while a success is in flight; the success's
+    // later completion says what closed the token.
+    await s.complete(a, 60_000, 'unknown');
+    await s.complete(a, 60_000, 'success');
+    expect(await s.claim(a, 'x', 10_000)).toEqual({ done: 'success' });
+    await s.complete(b, 60_000, 'failure');
+    await s.complete(b, 60_000, 'unknown');
+    expect(await s.claim(b, 'x', 10_000)).toEqual({ done: 'failure' });
+    expect(await s.heartbeat(b, 'x', 10_000)).toEqual({ done: 'failure' });
+  });
+
   it('lets one heartbeat per token per interval through, none once the token is done', async () => {
     const s = make();
     const h = fresh();

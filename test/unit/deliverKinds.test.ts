@@ -174,6 +174,48 @@ describe('delivery per kind', () => {
     }
   });
 
+  it('records unknown, not its own kind, when a terminal callback is answered TaskTimedOut', async () => {
+    const s = setup([sendError('TaskTimedOut', 400)]);
+    expect(await s.deliver({ kind: 'success', taskToken: 't', output: '1' })).toEqual({ kind: 'alreadyClosed' });
+    expect(await s.deliver({ kind: 'failure', taskToken: 't' })).toEqual({ kind: 'duplicate', first: 'unknown' });
+  });
+
+  it('corrects unknown when a success in flight completes after a heartbeat answered TaskTimedOut', async () => {
+    let answer: (r: SendResult) => void = () => undefined;
+    let calling: () => void = () => undefined;
+    const called = new Promise<void>((resolve) => (calling = resolve));
+    const s = setup([sendError('TaskTimedOut', 400)]);
+    const slow = new Deliverer(
+      { visibilityTimeoutSeconds: 30, failureTtlSeconds: 3600, dedupTtlSeconds: 3600 },
+      {
+        dedup: s.dedup,
+        limiter: counting(),
+        breaker: new SendBreaker({ threshold: 100, halfOpenAfterMs: 1000 }),
+        metrics: createMetrics({ defaultMetrics: false }),
+        logger: createLogger('silent'),
+        send: () =>
+          new Promise<SendResult>((resolve) => {
+            answer = resolve;
+            calling();
+          }),
+      },
+    );
+    const fate: Fate = (evidence, ownFailures) => decide(evidence, { ...FATE, ownFailures });
+    const hooks = { claimed: () => undefined, settled: () => undefined };
+    const success = slow.deliver(
+      { kind: 'success', taskToken: 't', output: '1' },
+      tokenHash('t'),
+      new AbortController().signal,
+      fate,
+      hooks,
+    );
+    expect(await s.deliver({ kind: 'heartbeat', taskToken: 't' })).toEqual({ kind: 'alreadyClosed' });
+    await called;
+    answer({ ok: true, attempts: 1 });
+    expect(await success).toEqual({ kind: 'succeeded' });
+    expect(await s.deliver({ kind: 'failure', taskToken: 't' })).toEqual({ kind: 'duplicate', first: 'success' });
+  });
+
   it('counts a heartbeat’s own failures apart from its token’s terminal callbacks', async () => {
     const s = setup([sendError('ServiceUnavailable', 503), sendError('ServiceUnavailable', 503)]);
     await s.deliver(heartbeat);

@@ -30,9 +30,14 @@ end
 return out`;
 
 // The record into its window's hash (which expires at the window's end); the claim is over. A
-// record already in that hash keeps its kind (the first terminal callback wins).
+// record already in that hash keeps its kind (the first terminal callback wins), except that a
+// definite kind (f, s) replaces 'u' (found closed by TaskTimedOut); 'u' never replaces anything.
 const COMPLETE = `
-redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[3])
+if ARGV[3] == 'u' or redis.call('HGET', KEYS[1], ARGV[1]) ~= 'u' then
+  redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[3])
+else
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+end
 redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 redis.call('DEL', KEYS[2])
 return 1`;

@@ -40,7 +40,10 @@ export function isDoneAnswer(r: ClaimResult | HeartbeatGate): r is Done {
 export interface DedupStore {
   readonly kind: StoreKind;
   claim(hash: string, owner: string, leaseMs: number): Promise<ClaimResult>;
-  /** Records the hash as done by `first` for `ttlMs`, whoever held the claim; a record already there keeps its kind. */
+  /**
+   * Records the hash as done by `first` for `ttlMs`, whoever held the claim; a record already there
+   * keeps its kind, except that a definite kind (failure, success) replaces `unknown`.
+   */
   complete(hash: string, ttlMs: number, first: DoneKind): Promise<void>;
   /** Drops the claim if `owner` still holds it. */
   release(hash: string, owner: string): Promise<void>;
