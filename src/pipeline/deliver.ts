@@ -10,7 +10,7 @@ import type { CallbackEvent } from '../core/event.js';
 import { type CallbackKind, doneKindOf, KIND_RULES } from '../core/kinds.js';
 import { countsAgainstMessage, type Evidence, type Outcome } from '../core/outcome.js';
 import { shortHash } from '../core/secret.js';
-import type { SendResult } from '../core/sendResult.js';
+import { type SendResult, withoutEcho } from '../core/sendResult.js';
 import { resultLabel } from '../observability/metrics.js';
 import { type DedupStore, isDoneAnswer } from '../state/dedup/store.js';
 import type { RelayDeps, RelaySettings } from './relay.js';
@@ -179,7 +179,7 @@ export class Deliverer {
     const started = performance.now();
     // cockatiel turns half-open inside run(); a call let through while not closed is the probe.
     const probing = breaker.state !== 'closed';
-    const result = await breaker.run(() => this.#d.send(event));
+    const result = await breaker.run(async () => withoutEcho(await this.#d.send(event), event));
     if (result === 'open') return { stage: 'intake', cause: 'breaker_open' };
     const label = result.ok ? 'ok' : resultLabel(result.errorName, result.httpStatus);
     metrics.sendCalls.inc({ result: label, kind });
