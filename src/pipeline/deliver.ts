@@ -103,16 +103,20 @@ export class Deliverer {
     const { dedup } = this.#d;
     const owner = randomUUID();
     let gate: Awaited<ReturnType<DedupStore['heartbeat']>>;
+    const intervalMs = (this.#s.taskHeartbeatMinIntervalSeconds ?? DEFAULT_TASK_HEARTBEAT_MIN_INTERVAL_SECONDS) * 1000;
     try {
-      const intervalS = this.#s.taskHeartbeatMinIntervalSeconds ?? DEFAULT_TASK_HEARTBEAT_MIN_INTERVAL_SECONDS;
-      gate = await dedup.heartbeat(hash, owner, intervalS * 1000);
+      gate = await dedup.heartbeat(hash, owner, intervalMs);
     } catch {
       return fate({ stage: 'dedup', claim: 'unavailable' }, 0);
     }
     if (isDoneAnswer(gate)) return fate({ stage: 'dedup', claim: 'done', first: gate.done }, 0);
     if (gate === 'coalesced') return fate({ stage: 'dedup', claim: 'coalesced' }, 0);
 
-    const evidence = await this.#call(event, signal);
+    // The interval counts from the call's start, not from passing the gate (a wait in the limiter
+    // would otherwise let two calls of one token fall inside one interval). If this fails the gate
+    // keeps its first expiry.
+    const starting = () => dedup.restartHeartbeat(hash, owner, intervalMs).catch(() => undefined);
+    const evidence = await this.#call(event, signal, starting);
     const outcome = fate(evidence, await this.#ownFailures(evidence, heartbeatCounter(hash)));
     if (outcome.kind === 'alreadyClosed') {
       // TaskTimedOut: the token is closed, by something other than this relay's terminal callbacks.
@@ -157,7 +161,7 @@ export class Deliverer {
   }
 
   /** The kind's rate limiter, breaker, the kind's call: what happened, as evidence. */
-  async #call(event: CallbackEvent, signal: AbortSignal): Promise<Evidence> {
+  async #call(event: CallbackEvent, signal: AbortSignal, starting?: () => Promise<void>): Promise<Evidence> {
     const { metrics } = this.#d;
     const kind: CallbackKind = event.kind;
     // Heartbeats have their own limiter and breaker: a role without states:SendTaskHeartbeat, or
@@ -179,7 +183,10 @@ export class Deliverer {
     const started = performance.now();
     // cockatiel turns half-open inside run(); a call let through while not closed is the probe.
     const probing = breaker.state !== 'closed';
-    const result = await breaker.run(async () => withoutEcho(await this.#d.send(event), event));
+    const result = await breaker.run(async () => {
+      await starting?.();
+      return withoutEcho(await this.#d.send(event), event);
+    });
     if (result === 'open') return { stage: 'intake', cause: 'breaker_open' };
     const label = result.ok ? 'ok' : resultLabel(result.errorName, result.httpStatus);
     metrics.sendCalls.inc({ result: label, kind });

@@ -95,6 +95,14 @@ export class MemoryDedupStore implements DedupStore {
     return 'send';
   }
 
+  async restartHeartbeat(hash: string, owner: string, intervalMs: number): Promise<void> {
+    const gate = this.#lease(this.#beats, hash);
+    if (gate !== undefined && gate.owner !== owner) return;
+    this.#beats.delete(hash);
+    this.#beats.set(hash, { owner, expiresAt: this.#now() + intervalMs });
+    bound(this.#beats, MAX_HEARTBEAT_GATES);
+  }
+
   async reopenHeartbeat(hash: string, owner: string): Promise<void> {
     if (this.#lease(this.#beats, hash)?.owner === owner) this.#beats.delete(hash);
   }

@@ -68,6 +68,16 @@ end
 if redis.call('SET', KEYS[1], ARGV[2], 'NX', 'PX', ARGV[3]) then return 'send' end
 return 'coalesced'`;
 
+// A heartbeat's call starts: its gate (KEYS[1]) is set again for the interval from now if this
+// owner still holds it or it has expired; a gate another owner took since is left alone.
+const RESTART = `
+local v = redis.call('GET', KEYS[1])
+if not v or v == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0`;
+
 interface Scripts {
   relayHeartbeat(...keysThenArgs: (string | number)[]): Promise<string>;
   relayClaim(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<string[]>;
@@ -75,6 +85,7 @@ interface Scripts {
   relayComplete(hashKey: string, claimKey: string, field: string, expiresAtMs: number, value: string): Promise<number>;
   relayRelease(key: string, owner: string): Promise<number>;
   relayRenew(key: string, owner: string, leaseMs: number): Promise<number>;
+  relayRestart(key: string, owner: string, intervalMs: number): Promise<number>;
   relayFail(key: string, ttlMs: number): Promise<number>;
 }
 
@@ -131,6 +142,7 @@ export class RedisDedupStore implements DedupStore {
     redis.defineCommand('relayComplete', { numberOfKeys: 2, lua: COMPLETE });
     redis.defineCommand('relayRelease', { numberOfKeys: 1, lua: RELEASE });
     redis.defineCommand('relayRenew', { numberOfKeys: 1, lua: RENEW });
+    redis.defineCommand('relayRestart', { numberOfKeys: 1, lua: RESTART });
     redis.defineCommand('relayFail', { numberOfKeys: 1, lua: FAIL });
     redis.defineCommand('relayHeartbeat', { numberOfKeys: this.#keys.lookups + 1, lua: HEARTBEAT });
     this.#redis = redis as RedisClient & Scripts;
@@ -234,6 +246,10 @@ export class RedisDedupStore implements DedupStore {
     const r = raw === 'send' || raw === 'coalesced' ? raw : doneAnswer(raw);
     if (r === undefined) throw new Error(`unexpected heartbeat answer from Redis: ${String(raw)}`);
     return r;
+  }
+
+  async restartHeartbeat(hash: string, owner: string, intervalMs: number): Promise<void> {
+    await this.#redis.relayRestart(this.#keys.token(hash).heartbeat, owner, intervalMs);
   }
 
   async reopenHeartbeat(hash: string, owner: string): Promise<void> {

@@ -62,6 +62,12 @@ export interface DedupStore {
    * across replicas on Redis): at most one heartbeat call per token per interval.
    */
   heartbeat(hash: string, owner: string, intervalMs: number): Promise<HeartbeatGate>;
+  /**
+   * Restarts the gate's interval from now, as the heartbeat's call starts, if `owner` still holds
+   * it or it has expired meanwhile (a wait in the heartbeat limiter): calls of one token start at
+   * least `intervalMs` apart. A gate another owner took since is left alone.
+   */
+  restartHeartbeat(hash: string, owner: string, intervalMs: number): Promise<void>;
   /** Frees the gate if `owner` still holds it: the heartbeat was not delivered and is retried. */
   reopenHeartbeat(hash: string, owner: string): Promise<void>;
   close(): Promise<void>;
