@@ -140,11 +140,20 @@ describe('Redis done records of an older version', () => {
 });
 
 describe('memory store, heartbeat gates', () => {
-  it(`holds at most ${MAX_HEARTBEAT_GATES} gates (oldest first) and sweeps expired ones`, async () => {
+  it(`holds at most ${MAX_HEARTBEAT_GATES} gates (oldest first, evictions counted) and sweeps expired ones`, async () => {
     let now = 0;
-    const s = new MemoryDedupStore({ now: () => now, maxEntries: 10 });
+    let evicted = 0;
+    const s = new MemoryDedupStore({
+      now: () => now,
+      maxEntries: 10,
+      onHeartbeatGatesEvicted: (n) => {
+        evicted += n;
+      },
+    });
+    expect(MAX_HEARTBEAT_GATES).toBeLessThanOrEqual(20_000);
     for (let i = 0; i < MAX_HEARTBEAT_GATES + 5; i += 1) await s.heartbeat(`t${i}`, 'o', 10_000);
     expect(s.heartbeatGates).toBe(MAX_HEARTBEAT_GATES);
+    expect(evicted).toBe(5);
     // The oldest went first: its token's next heartbeat goes through.
     expect(await s.heartbeat('t0', 'o', 10_000)).toBe('send');
     expect(await s.heartbeat(`t${MAX_HEARTBEAT_GATES + 4}`, 'o', 10_000)).toBe('coalesced');
@@ -190,5 +199,25 @@ describe('done table, kind bits', () => {
     t.add(base, now + 60_000, 'success');
     expect(t.get(twin, now)).toBe('success');
     expect(t.size).toBe(1);
+  });
+});
+
+describe('heartbeat gate evictions in the running relay', () => {
+  it('counts them in a metric and warns at most once a minute', async () => {
+    const { createMetrics } = await import('../../src/observability/metrics.js');
+    const { createSharedState } = await import('../../src/service/stores.js');
+    const lines: string[] = [];
+    const logger = createLogger('warn', { write: (l: string) => lines.push(l) });
+    const metrics = createMetrics({ defaultMetrics: false });
+    const shared = await createSharedState(
+      { redis: undefined, keyPrefix: 'x:', rateLimitPerSecond: 0, memoryMegabytes: 1, dedupTtlSeconds: 60 },
+      logger,
+      metrics,
+    );
+    for (let i = 0; i < MAX_HEARTBEAT_GATES + 30; i += 1) await shared.dedup.heartbeat(`g${i}`, 'o', 60_000);
+    await shared.close();
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('sfn_relay_heartbeat_gates_evicted_total 30');
+    expect(lines.filter((l) => l.includes('heartbeat gates evicted'))).toHaveLength(1);
   });
 });
