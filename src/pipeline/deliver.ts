@@ -113,15 +113,15 @@ export class Deliverer {
     if (gate === 'coalesced') return fate({ stage: 'dedup', claim: 'coalesced' }, 0);
 
     // The interval counts from the call's start, not from passing the gate (a wait in the limiter
-    // would otherwise let two calls of one token fall inside one interval). If this fails the gate
-    // keeps its first expiry.
-    const starting = () => dedup.restartHeartbeat(hash, owner, intervalMs).catch(() => undefined);
+    // would otherwise let two calls of one token fall inside one interval); a copy that took the
+    // gate after ours expired calls instead of this one. If the store fails, the call goes.
+    const starting = () => dedup.restartHeartbeat(hash, owner, intervalMs).catch(() => true);
     const evidence = await this.#call(event, signal, starting);
     const outcome = fate(evidence, await this.#ownFailures(evidence, heartbeatCounter(hash)));
     if (outcome.kind === 'alreadyClosed') {
       // TaskTimedOut: the token is closed, by something other than this relay's terminal callbacks.
       await this.#record(hash, () => dedup.complete(hash, this.#s.dedupTtlSeconds * 1000, 'unknown'));
-    } else if (evidence.stage !== 'send') {
+    } else if (evidence.stage === 'intake') {
       // Never sent (interrupted, breaker open): the copy handed back may go before the interval
       // ends (if this fails, the gate expires). A call that was made keeps the gate for its
       // interval whatever the answer, so coalescing holds while Step Functions throttles.
@@ -161,7 +161,7 @@ export class Deliverer {
   }
 
   /** The kind's rate limiter, breaker, the kind's call: what happened, as evidence. */
-  async #call(event: CallbackEvent, signal: AbortSignal, starting?: () => Promise<void>): Promise<Evidence> {
+  async #call(event: CallbackEvent, signal: AbortSignal, starting?: () => Promise<boolean>): Promise<Evidence> {
     const { metrics } = this.#d;
     const kind: CallbackKind = event.kind;
     // Heartbeats have their own limiter and breaker: a role without states:SendTaskHeartbeat, or
@@ -180,13 +180,11 @@ export class Deliverer {
       return { stage: 'intake', cause: 'interrupted' };
     }
     if (signal.aborted) return { stage: 'intake', cause: 'interrupted' };
+    if (starting !== undefined && !(await starting())) return { stage: 'dedup', claim: 'coalesced' };
     const started = performance.now();
     // cockatiel turns half-open inside run(); a call let through while not closed is the probe.
     const probing = breaker.state !== 'closed';
-    const result = await breaker.run(async () => {
-      await starting?.();
-      return withoutEcho(await this.#d.send(event), event);
-    });
+    const result = await breaker.run(async () => withoutEcho(await this.#d.send(event), event));
     if (result === 'open') return { stage: 'intake', cause: 'breaker_open' };
     const label = result.ok ? 'ok' : resultLabel(result.errorName, result.httpStatus);
     metrics.sendCalls.inc({ result: label, kind });

@@ -102,17 +102,17 @@ describe.each(stores)('%s store, callback kinds', (_name, make) => {
     const h = fresh();
     const start = Date.now();
     expect(await s.heartbeat(h, 'a', 200)).toBe('send');
-    await s.restartHeartbeat(h, 'a', 60_000);
+    expect(await s.restartHeartbeat(h, 'a', 60_000)).toBe(true);
     await waitFor('the first interval to pass', () => Date.now() > start + 400, { timeoutMs: 5000, intervalMs: 20 });
     expect(await s.heartbeat(h, 'b', 60_000)).toBe('coalesced');
-    await s.restartHeartbeat(h, 'b', 1);
+    expect(await s.restartHeartbeat(h, 'b', 1)).toBe(false);
     expect(await s.heartbeat(h, 'c', 60_000)).toBe('coalesced');
     // Expired meanwhile (a long wait in the limiter) and free: taken again for the call.
     const g = fresh();
     const taken = Date.now();
     expect(await s.heartbeat(g, 'a', 1)).toBe('send');
     await waitFor('the gate to expire', () => Date.now() > taken + 20, { intervalMs: 10 });
-    await s.restartHeartbeat(g, 'a', 60_000);
+    expect(await s.restartHeartbeat(g, 'a', 60_000)).toBe(true);
     expect(await s.heartbeat(g, 'b', 60_000)).toBe('coalesced');
   });
 });

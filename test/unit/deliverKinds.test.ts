@@ -216,49 +216,6 @@ describe('delivery per kind', () => {
     expect(await s.deliver({ kind: 'failure', taskToken: 't' })).toEqual({ kind: 'duplicate', first: 'success' });
   });
 
-  it('counts the interval from the call’s start: a wait in the limiter cannot put two calls in one interval', async () => {
-    let clock = 0;
-    const dedup = new MemoryDedupStore({ now: () => clock });
-    const sent: number[] = [];
-    const slowLimiter: Limiter = {
-      mode: 'local',
-      acquire: async () => {
-        clock += 9_000; // the heartbeat limiter's queue: 9 s of a 10 s interval
-        return 9_000;
-      },
-    };
-    const deliverer = new Deliverer(
-      {
-        visibilityTimeoutSeconds: 30,
-        failureTtlSeconds: 3600,
-        dedupTtlSeconds: 3600,
-        taskHeartbeatMinIntervalSeconds: 10,
-      },
-      {
-        dedup,
-        limiter: counting(),
-        heartbeatLimiter: slowLimiter,
-        breaker: new SendBreaker({ threshold: 100, halfOpenAfterMs: 1000 }),
-        metrics: createMetrics({ defaultMetrics: false }),
-        logger: createLogger('silent'),
-        send: async () => {
-          sent.push(clock);
-          return { ok: true, attempts: 1 };
-        },
-      },
-    );
-    const fate: Fate = (evidence, ownFailures) => decide(evidence, { ...FATE, ownFailures });
-    const hooks = { claimed: () => undefined, settled: () => undefined };
-    const beat = () =>
-      deliverer.deliver(heartbeat, tokenHash(heartbeat.taskToken), new AbortController().signal, fate, hooks);
-    expect(await beat()).toEqual({ kind: 'heartbeatSent' }); // passed the gate at 0 s, called at 9 s
-    clock = 12_000;
-    expect(await beat()).toEqual({ kind: 'heartbeatCoalesced' });
-    clock = 19_000;
-    expect(await beat()).toEqual({ kind: 'heartbeatSent' });
-    expect(sent).toEqual([9_000, 28_000]);
-  });
-
   it('counts a heartbeat’s own failures apart from its token’s terminal callbacks', async () => {
     const s = setup([sendError('ServiceUnavailable', 503), sendError('ServiceUnavailable', 503)]);
     await s.deliver(heartbeat);

@@ -199,7 +199,7 @@ export class FallbackDedupStore implements DedupStore {
     return this.#run((s) => s.heartbeat(hash, owner, intervalMs));
   }
 
-  restartHeartbeat(hash: string, owner: string, intervalMs: number): Promise<void> {
+  restartHeartbeat(hash: string, owner: string, intervalMs: number): Promise<boolean> {
     return this.#run((s) => s.restartHeartbeat(hash, owner, intervalMs));
   }
 

@@ -104,12 +104,13 @@ export class MemoryDedupStore implements DedupStore {
     return 'send';
   }
 
-  async restartHeartbeat(hash: string, owner: string, intervalMs: number): Promise<void> {
+  async restartHeartbeat(hash: string, owner: string, intervalMs: number): Promise<boolean> {
     const gate = this.#lease(this.#beats, hash);
-    if (gate !== undefined && gate.owner !== owner) return;
+    if (gate !== undefined && gate.owner !== owner) return false;
     this.#beats.delete(hash);
     this.#beats.set(hash, { owner, expiresAt: this.#now() + intervalMs });
     this.#boundGates();
+    return true;
   }
 
   #boundGates(): void {

@@ -69,7 +69,8 @@ if redis.call('SET', KEYS[1], ARGV[2], 'NX', 'PX', ARGV[3]) then return 'send' e
 return 'coalesced'`;
 
 // A heartbeat's call starts: its gate (KEYS[1]) is set again for the interval from now if this
-// owner still holds it or it has expired; a gate another owner took since is left alone.
+// owner still holds it or it has expired (1: call); a gate another owner took since is left alone
+// (0: that copy calls instead).
 const RESTART = `
 local v = redis.call('GET', KEYS[1])
 if not v or v == ARGV[1] then
@@ -248,8 +249,8 @@ export class RedisDedupStore implements DedupStore {
     return r;
   }
 
-  async restartHeartbeat(hash: string, owner: string, intervalMs: number): Promise<void> {
-    await this.#redis.relayRestart(this.#keys.token(hash).heartbeat, owner, intervalMs);
+  async restartHeartbeat(hash: string, owner: string, intervalMs: number): Promise<boolean> {
+    return Number(await this.#redis.relayRestart(this.#keys.token(hash).heartbeat, owner, intervalMs)) === 1;
   }
 
   async reopenHeartbeat(hash: string, owner: string): Promise<void> {

@@ -63,11 +63,12 @@ export interface DedupStore {
    */
   heartbeat(hash: string, owner: string, intervalMs: number): Promise<HeartbeatGate>;
   /**
-   * Restarts the gate's interval from now, as the heartbeat's call starts, if `owner` still holds
-   * it or it has expired meanwhile (a wait in the heartbeat limiter): calls of one token start at
-   * least `intervalMs` apart. A gate another owner took since is left alone.
+   * As the heartbeat's call starts: restarts the gate's interval from now if `owner` still holds it
+   * or it has expired meanwhile (a wait in the heartbeat limiter), and answers true (call). A gate
+   * another copy took since is left alone and the answer is false: that copy calls (or called)
+   * instead, so this one is coalesced. Calls of one token start at least `intervalMs` apart.
    */
-  restartHeartbeat(hash: string, owner: string, intervalMs: number): Promise<void>;
+  restartHeartbeat(hash: string, owner: string, intervalMs: number): Promise<boolean>;
   /** Frees the gate if `owner` still holds it: the heartbeat was not delivered and is retried. */
   reopenHeartbeat(hash: string, owner: string): Promise<void>;
   close(): Promise<void>;
