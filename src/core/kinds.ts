@@ -11,7 +11,8 @@ export type TerminalKind = Exclude<CallbackKind, 'heartbeat'>;
 
 /**
  * Which kind closed a token, as its done record says: `unknown` for a record written before the
- * kind was stored, or a token found closed (`TaskTimedOut`) by a heartbeat.
+ * kind was stored, or a token found closed (`TaskTimedOut`) by any kind. A definite kind replaces
+ * `unknown` in the record, never the reverse.
  */
 export type DoneKind = TerminalKind | 'unknown';
 export const DONE_KINDS: readonly DoneKind[] = ['failure', 'success', 'unknown'];
@@ -36,9 +37,13 @@ export const KIND_RULES: Readonly<Record<CallbackKind, KindRule>> = {
   heartbeat: { operation: 'SendTaskHeartbeat', terminal: false, sent: 'heartbeatSent', limiter: 'heartbeat' },
 };
 
-/** What a token's done record says about a kind that was handled for it (TaskTimedOut included). */
-export function doneKindOf(kind: CallbackKind): DoneKind {
-  return kind === 'heartbeat' ? 'unknown' : kind;
+/**
+ * What a token's done record says about a kind that was handled for it: the kind only when its own
+ * call closed the token; `unknown` for a heartbeat and for any kind answered TaskTimedOut
+ * (`alreadyClosed`: something else closed it).
+ */
+export function doneKindOf(kind: CallbackKind, outcome?: { kind: string }): DoneKind {
+  return kind === 'heartbeat' || outcome?.kind === 'alreadyClosed' ? 'unknown' : kind;
 }
 
 export function isCallbackKind(value: string): value is CallbackKind {

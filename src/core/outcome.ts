@@ -231,11 +231,15 @@ export function decide(evidence: Evidence, f: FateSettings): Outcome {
       if (r.ok) return { kind: KIND_RULES[evidence.kind ?? 'failure'].sent };
       const cls = classifyError(r.errorName, r.httpStatus);
       if (cls.kind === 'closed') return { kind: 'alreadyClosed' };
-      if (cls.kind === 'dead')
-        return { kind: 'deadLetter', reason: cls.reason, detail: `${r.errorName}: ${r.message}` };
+      if (cls.kind === 'dead') return { kind: 'deadLetter', reason: cls.reason, detail: sendDetail(r) };
       return retryLater(sendRetryCause(evidence) ?? cls.cause, f, r.errorName, r.httpStatus);
     }
   }
+}
+
+/** A refused call's detail: name and message, or name and HTTP status when the message was dropped (withoutEcho). */
+function sendDetail(r: Extract<SendResult, { ok: false }>): string {
+  return r.message === '' ? `${r.errorName} (HTTP ${r.httpStatus ?? 'none'})` : `${r.errorName}: ${r.message}`;
 }
 
 /** Errors that mean Step Functions is failing for everyone, not for this message (breaker input). */

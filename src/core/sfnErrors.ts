@@ -24,6 +24,8 @@ const BY_NAME: ReadonlyMap<string, ErrorClass> = new Map(
     ValidationException: { kind: 'dead', reason: 'sfn_invalid_request' },
     InvalidParameterValue: { kind: 'dead', reason: 'sfn_invalid_request' },
     SerializationException: { kind: 'dead', reason: 'sfn_invalid_request' },
+    // SendTaskSuccess's own refusal of an output (the relay checks it first; the service may still differ).
+    InvalidOutput: { kind: 'dead', reason: 'sfn_invalid_request' },
     ThrottlingException: { kind: 'retry', cause: 'throttled' },
     KmsThrottlingException: { kind: 'retry', cause: 'throttled' },
     TooManyRequestsException: { kind: 'retry', cause: 'throttled' },

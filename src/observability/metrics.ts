@@ -26,6 +26,8 @@ export interface Metrics {
   dlqTrimmed: Counter<'trim'>;
   redisCommandErrors: Counter<'code' | 'where'>;
   telemetryExportFailures: Counter<never>;
+  /** Memory heartbeat gates dropped unexpired at MAX_HEARTBEAT_GATES (each may cost one extra call). */
+  heartbeatGatesEvicted: Counter<never>;
   /** Unix time of the last receive that answered (with or without messages). */
   lastReceive: Gauge<never>;
   /** 1 when REDIS_URL is set: the shared mode is expected (alerts use it). */
@@ -155,6 +157,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     telemetryExportFailures: new Counter({
       name: 'sfn_relay_telemetry_export_failures_total',
       help: 'Batches of spans the trace exporter could not deliver (collector down, refused, timed out)',
+      registers,
+    }),
+    heartbeatGatesEvicted: new Counter({
+      name: 'sfn_relay_heartbeat_gates_evicted_total',
+      help: 'In-process heartbeat gates dropped before their interval ended to stay within 20,000 (each may let one extra heartbeat call through)',
       registers,
     }),
     lastReceive: new Gauge({

@@ -10,6 +10,7 @@ import type { CallbackEvent } from '../core/event.js';
 import { type CallbackKind, doneKindOf, KIND_RULES } from '../core/kinds.js';
 import { countsAgainstMessage, type Evidence, type Outcome } from '../core/outcome.js';
 import { shortHash } from '../core/secret.js';
+import { type SendResult, withoutEcho } from '../core/sendResult.js';
 import { resultLabel } from '../observability/metrics.js';
 import { type DedupStore, isDoneAnswer } from '../state/dedup/store.js';
 import type { RelayDeps, RelaySettings } from './relay.js';
@@ -36,6 +37,8 @@ const heartbeatCounter = (hash: string) => `${hash}:heartbeat`;
 export const DEFAULT_TASK_HEARTBEAT_MIN_INTERVAL_SECONDS = 10;
 /** Without a heartbeat limiter of their own (tests, library use), heartbeats are not rate limited. */
 const UNLIMITED = { acquire: async () => 0, mode: 'off' as const };
+/** Without a heartbeat breaker of their own (tests, library use), heartbeats are not behind one. */
+const UNGUARDED = { state: 'closed' as const, run: (call: () => Promise<SendResult>) => call() };
 
 type DeliverySettings = Pick<
   RelaySettings,
@@ -43,7 +46,7 @@ type DeliverySettings = Pick<
 >;
 type DeliveryDeps = Pick<
   RelayDeps,
-  'dedup' | 'limiter' | 'heartbeatLimiter' | 'breaker' | 'metrics' | 'logger' | 'send'
+  'dedup' | 'limiter' | 'heartbeatLimiter' | 'breaker' | 'heartbeatBreaker' | 'metrics' | 'logger' | 'send'
 >;
 type ClaimHooks = { claimed: (claim: { hash: string; owner: string }) => void; settled: () => void };
 
@@ -90,7 +93,7 @@ export class Deliverer {
     await this.#record(
       hash,
       isDone(outcome)
-        ? () => dedup.complete(hash, this.#s.dedupTtlSeconds * 1000, doneKindOf(event.kind))
+        ? () => dedup.complete(hash, this.#s.dedupTtlSeconds * 1000, doneKindOf(event.kind, outcome))
         : () => dedup.release(hash, owner),
     );
     return outcome;
@@ -100,22 +103,28 @@ export class Deliverer {
     const { dedup } = this.#d;
     const owner = randomUUID();
     let gate: Awaited<ReturnType<DedupStore['heartbeat']>>;
+    const intervalMs = (this.#s.taskHeartbeatMinIntervalSeconds ?? DEFAULT_TASK_HEARTBEAT_MIN_INTERVAL_SECONDS) * 1000;
     try {
-      const intervalS = this.#s.taskHeartbeatMinIntervalSeconds ?? DEFAULT_TASK_HEARTBEAT_MIN_INTERVAL_SECONDS;
-      gate = await dedup.heartbeat(hash, owner, intervalS * 1000);
+      gate = await dedup.heartbeat(hash, owner, intervalMs);
     } catch {
       return fate({ stage: 'dedup', claim: 'unavailable' }, 0);
     }
     if (isDoneAnswer(gate)) return fate({ stage: 'dedup', claim: 'done', first: gate.done }, 0);
     if (gate === 'coalesced') return fate({ stage: 'dedup', claim: 'coalesced' }, 0);
 
-    const evidence = await this.#call(event, signal);
+    // The interval counts from the call's start, not from passing the gate (a wait in the limiter
+    // would otherwise let two calls of one token fall inside one interval); a copy that took the
+    // gate after ours expired calls instead of this one. If the store fails, the call goes.
+    const starting = () => dedup.restartHeartbeat(hash, owner, intervalMs).catch(() => true);
+    const evidence = await this.#call(event, signal, starting);
     const outcome = fate(evidence, await this.#ownFailures(evidence, heartbeatCounter(hash)));
     if (outcome.kind === 'alreadyClosed') {
       // TaskTimedOut: the token is closed, by something other than this relay's terminal callbacks.
       await this.#record(hash, () => dedup.complete(hash, this.#s.dedupTtlSeconds * 1000, 'unknown'));
-    } else if (outcome.kind !== 'heartbeatSent') {
-      // Not delivered: the copy handed back may go before the interval ends (if this fails, the gate expires).
+    } else if (evidence.stage === 'intake') {
+      // Never sent (interrupted, breaker open): the copy handed back may go before the interval
+      // ends (if this fails, the gate expires). A call that was made keeps the gate for its
+      // interval whatever the answer, so coalescing holds while Step Functions throttles.
       await dedup.reopenHeartbeat(hash, owner).catch(() => undefined);
     }
     return outcome;
@@ -152,11 +161,14 @@ export class Deliverer {
   }
 
   /** The kind's rate limiter, breaker, the kind's call: what happened, as evidence. */
-  async #call(event: CallbackEvent, signal: AbortSignal): Promise<Evidence> {
-    const { breaker, metrics } = this.#d;
+  async #call(event: CallbackEvent, signal: AbortSignal, starting?: () => Promise<boolean>): Promise<Evidence> {
+    const { metrics } = this.#d;
     const kind: CallbackKind = event.kind;
-    const limiter =
-      KIND_RULES[kind].limiter === 'heartbeat' ? (this.#d.heartbeatLimiter ?? UNLIMITED) : this.#d.limiter;
+    // Heartbeats have their own limiter and breaker: a role without states:SendTaskHeartbeat, or
+    // throttled heartbeats, never open the breaker that gates terminal callbacks and intake.
+    const own = KIND_RULES[kind].limiter === 'heartbeat';
+    const limiter = own ? (this.#d.heartbeatLimiter ?? UNLIMITED) : this.#d.limiter;
+    const breaker = own ? (this.#d.heartbeatBreaker ?? UNGUARDED) : this.#d.breaker;
     try {
       const waited = await limiter.acquire(signal);
       if (waited > 0) {
@@ -168,10 +180,11 @@ export class Deliverer {
       return { stage: 'intake', cause: 'interrupted' };
     }
     if (signal.aborted) return { stage: 'intake', cause: 'interrupted' };
+    if (starting !== undefined && !(await starting())) return { stage: 'dedup', claim: 'coalesced' };
     const started = performance.now();
     // cockatiel turns half-open inside run(); a call let through while not closed is the probe.
     const probing = breaker.state !== 'closed';
-    const result = await breaker.run(() => this.#d.send(event));
+    const result = await breaker.run(async () => withoutEcho(await this.#d.send(event), event));
     if (result === 'open') return { stage: 'intake', cause: 'breaker_open' };
     const label = result.ok ? 'ok' : resultLabel(result.errorName, result.httpStatus);
     metrics.sendCalls.inc({ result: label, kind });

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Admission } from '../admission/admission.js';
 import type { SendResult } from '../aws/stepFunctions.js';
 import { type CallbackEvent, type EventLimits, type ParseResult, parseEvent } from '../core/event.js';
-import { type DoneKind, doneKindOf } from '../core/kinds.js';
+import { type CallbackKind, doneKindOf } from '../core/kinds.js';
 import { decide, type Outcome } from '../core/outcome.js';
 import { shortHash, tokenHash } from '../core/secret.js';
 import { originAttributes } from '../envelope/origin.js';
@@ -49,7 +49,13 @@ export interface RelayDeps {
   limiter: Limiter;
   /** Heartbeats' own limiter: SFN_HEARTBEAT_RATE_LIMIT_PER_SECOND. */
   heartbeatLimiter?: Limiter;
+  /** Terminal callbacks' breaker: its state drives intake (IntakeControl). */
   breaker: SendBreaker;
+  /**
+   * Heartbeats' own breaker (same settings), which never drives intake: while it is open
+   * heartbeats are handed back `breaker_open`; terminal callbacks are not affected.
+   */
+  heartbeatBreaker?: SendBreaker;
   metrics: Metrics;
   logger: Logger;
   /** The sender allowlist (src/admission/); absent: every sender admitted. */
@@ -61,10 +67,10 @@ export interface RelayDeps {
 /** What the per-message path learned, before settling. */
 type Processed = Pick<Finished, 'outcome' | 'hash' | 'kind'>;
 
-/** A terminal delivery in flight in this process, and the kind it will record. */
+/** A terminal delivery in flight in this process, and its kind. */
 interface InFlight {
   delivery: Promise<Outcome>;
-  first: DoneKind;
+  kind: CallbackKind;
 }
 
 function receiveCountOf(m: Message): number {
@@ -239,7 +245,10 @@ export class Relay {
       const before = await prior.delivery;
       // A copy that was itself a duplicate passes on the kind its store record named.
       if (isDone(before))
-        return done({ kind: 'duplicate', first: before.kind === 'duplicate' ? before.first : prior.first });
+        return done({
+          kind: 'duplicate',
+          first: before.kind === 'duplicate' ? before.first : doneKindOf(prior.kind, before),
+        });
       if (event.kind === 'heartbeat') break;
     }
     const delivery = this.#deliverer.deliver(event, hash, signal, fate, {
@@ -248,7 +257,7 @@ export class Relay {
     });
     // Heartbeats never close a token: nothing waits for them.
     if (event.kind === 'heartbeat') return done(await delivery);
-    const entry = { delivery, first: doneKindOf(event.kind) };
+    const entry = { delivery, kind: event.kind };
     this.#inflightTokens.set(hash, entry);
     try {
       return done(await delivery);

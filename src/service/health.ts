@@ -19,6 +19,8 @@ export interface HealthParts {
   pollers: Pollers;
   relay: Relay;
   breaker: SendBreaker;
+  /** Heartbeats' own breaker (shown while heartbeats are enabled). */
+  heartbeatBreaker?: SendBreaker;
   dedup: DedupStore;
   limiter: Limiter;
   /** Heartbeats' own limiter (shown while heartbeats are enabled). */
@@ -76,6 +78,9 @@ export function healthChecks(config: Config, p: HealthParts): { live: () => Chec
           callback_kinds: [...config.callbackKinds],
           ...(config.callbackKinds.has('heartbeat') && p.heartbeatLimiter !== undefined
             ? { heartbeat_rate_limit: p.heartbeatLimiter.mode }
+            : {}),
+          ...(config.callbackKinds.has('heartbeat') && p.heartbeatBreaker !== undefined
+            ? { heartbeat_breaker: p.heartbeatBreaker.state }
             : {}),
           ...(p.redisStatus?.lastCommandError === undefined
             ? {}

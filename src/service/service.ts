@@ -79,6 +79,13 @@ export async function startService(config: Config, options: ServiceOptions = {})
     halfOpenAfterMs: config.breakerHalfOpenAfterMs,
     onStateChange: (state) => intake.breakerChanged(state),
   });
+  // Heartbeats' own breaker: same settings, never drives intake (a missing states:SendTaskHeartbeat
+  // or throttled heartbeats must not pause failures and successes).
+  const heartbeatBreaker = new SendBreaker({
+    threshold: config.breakerThreshold,
+    halfOpenAfterMs: config.breakerHalfOpenAfterMs,
+    onStateChange: (state) => logger.warn({ heartbeat_breaker: state }, 'heartbeat circuit breaker state changed'),
+  });
 
   const relay = new Relay(relaySettings(config, checked), {
     sqs,
@@ -87,6 +94,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     limiter,
     heartbeatLimiter,
     breaker,
+    heartbeatBreaker,
     metrics,
     logger,
     admission,
@@ -107,6 +115,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       pollers: activePollers,
       relay,
       breaker,
+      heartbeatBreaker,
       dedup,
       limiter,
       heartbeatLimiter,

@@ -7,7 +7,7 @@ import type { Logger } from '../core/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { bytesPerEntry } from '../state/dedup/doneTable.js';
 import { FallbackDedupStore } from '../state/dedup/fallback.js';
-import { MemoryDedupStore } from '../state/dedup/memory.js';
+import { MAX_HEARTBEAT_GATES, MemoryDedupStore } from '../state/dedup/memory.js';
 import type { DedupStore } from '../state/dedup/store.js';
 import { createLimiter, type Limiter } from '../state/rateLimit.js';
 import type { RedisClient, RedisSettings } from '../state/redis.js';
@@ -53,6 +53,7 @@ export function mirrorMegabytes(s: SharedSettings): number {
 export async function createSharedState(s: SharedSettings, logger: Logger, metrics: Metrics): Promise<SharedState> {
   const memory = new MemoryDedupStore({
     memoryMegabytes: s.redis === undefined ? s.memoryMegabytes : mirrorMegabytes(s),
+    onHeartbeatGatesEvicted: gateEvictions(logger, metrics),
   });
   // A little every second: no sweep holds the event loop for long.
   const sweep = setInterval(() => memory.sweep(), 1000);
@@ -133,5 +134,22 @@ export async function createSharedState(s: SharedSettings, logger: Logger, metri
       await dedup.close();
       if (redis !== undefined) await redis.quit().catch(() => undefined);
     },
+  };
+}
+
+/** Evicted heartbeat gates: counted, and one warning a minute at most with the count since the last. */
+function gateEvictions(logger: Logger, metrics: Metrics): (count: number) => void {
+  let last = Number.NEGATIVE_INFINITY;
+  let since = 0;
+  return (count) => {
+    metrics.heartbeatGatesEvicted.inc(count);
+    since += count;
+    if (Date.now() - last < 60_000) return;
+    logger.warn(
+      { evicted_gates: since, max_gates: MAX_HEARTBEAT_GATES },
+      'heartbeat gates evicted before their interval ended; each may cost one extra heartbeat call',
+    );
+    last = Date.now();
+    since = 0;
   };
 }

@@ -98,7 +98,11 @@ describe('callback kinds end to end', () => {
       expect(text).not.toContain(secret);
     }
     const ready = (await (await fetch(`http://127.0.0.1:${service.port}/readyz`)).json()) as Record<string, unknown>;
-    expect(ready).toMatchObject({ callback_kinds: ['failure', 'success', 'heartbeat'], heartbeat_rate_limit: 'local' });
+    expect(ready).toMatchObject({
+      callback_kinds: ['failure', 'success', 'heartbeat'],
+      heartbeat_rate_limit: 'local',
+      heartbeat_breaker: 'closed',
+    });
   });
 
   it('a success and a failure for one token in one batch: exactly one call', async () => {

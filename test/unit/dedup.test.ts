@@ -266,6 +266,7 @@ describe('fallback store', () => {
       renew: (...a) => or(() => primary.renew(...a)),
       recordFailure: (...a) => or(() => primary.recordFailure(...a)),
       heartbeat: (...a) => or(() => primary.heartbeat(...a)),
+      restartHeartbeat: (...a) => or(() => primary.restartHeartbeat(...a)),
       reopenHeartbeat: (...a) => or(() => primary.reopenHeartbeat(...a)),
       close: async () => undefined,
     };

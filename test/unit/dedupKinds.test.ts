@@ -58,6 +58,20 @@ describe.each(stores)('%s store, callback kinds', (_name, make) => {
     expect(await s.claim(a, 'x', 10_000)).toEqual({ done: 'success' });
   });
 
+  it('lets a definite kind replace unknown, and never unknown a definite kind', async () => {
+    const s = make();
+    const [a, b] = [fresh(), fresh()];
+    // A heartbeat answered TaskTimedOut records unknown while a success is in flight; the success's
+    // later completion says what closed the token.
+    await s.complete(a, 60_000, 'unknown');
+    await s.complete(a, 60_000, 'success');
+    expect(await s.claim(a, 'x', 10_000)).toEqual({ done: 'success' });
+    await s.complete(b, 60_000, 'failure');
+    await s.complete(b, 60_000, 'unknown');
+    expect(await s.claim(b, 'x', 10_000)).toEqual({ done: 'failure' });
+    expect(await s.heartbeat(b, 'x', 10_000)).toEqual({ done: 'failure' });
+  });
+
   it('lets one heartbeat per token per interval through, none once the token is done', async () => {
     const s = make();
     const h = fresh();
@@ -81,6 +95,25 @@ describe.each(stores)('%s store, callback kinds', (_name, make) => {
     expect(await s.heartbeat(h, 'b', 60_000)).toBe('coalesced');
     await s.reopenHeartbeat(h, 'a');
     expect(await s.heartbeat(h, 'b', 60_000)).toBe('send');
+  });
+
+  it('restarts the gate’s interval as the call starts, for its owner or once expired; never another’s', async () => {
+    const s = make();
+    const h = fresh();
+    const start = Date.now();
+    expect(await s.heartbeat(h, 'a', 200)).toBe('send');
+    expect(await s.restartHeartbeat(h, 'a', 60_000)).toBe(true);
+    await waitFor('the first interval to pass', () => Date.now() > start + 400, { timeoutMs: 5000, intervalMs: 20 });
+    expect(await s.heartbeat(h, 'b', 60_000)).toBe('coalesced');
+    expect(await s.restartHeartbeat(h, 'b', 1)).toBe(false);
+    expect(await s.heartbeat(h, 'c', 60_000)).toBe('coalesced');
+    // Expired meanwhile (a long wait in the limiter) and free: taken again for the call.
+    const g = fresh();
+    const taken = Date.now();
+    expect(await s.heartbeat(g, 'a', 1)).toBe('send');
+    await waitFor('the gate to expire', () => Date.now() > taken + 20, { intervalMs: 10 });
+    expect(await s.restartHeartbeat(g, 'a', 60_000)).toBe(true);
+    expect(await s.heartbeat(g, 'b', 60_000)).toBe('coalesced');
   });
 });
 
@@ -107,11 +140,20 @@ describe('Redis done records of an older version', () => {
 });
 
 describe('memory store, heartbeat gates', () => {
-  it(`holds at most ${MAX_HEARTBEAT_GATES} gates (oldest first) and sweeps expired ones`, async () => {
+  it(`holds at most ${MAX_HEARTBEAT_GATES} gates (oldest first, evictions counted) and sweeps expired ones`, async () => {
     let now = 0;
-    const s = new MemoryDedupStore({ now: () => now, maxEntries: 10 });
+    let evicted = 0;
+    const s = new MemoryDedupStore({
+      now: () => now,
+      maxEntries: 10,
+      onHeartbeatGatesEvicted: (n) => {
+        evicted += n;
+      },
+    });
+    expect(MAX_HEARTBEAT_GATES).toBeLessThanOrEqual(20_000);
     for (let i = 0; i < MAX_HEARTBEAT_GATES + 5; i += 1) await s.heartbeat(`t${i}`, 'o', 10_000);
     expect(s.heartbeatGates).toBe(MAX_HEARTBEAT_GATES);
+    expect(evicted).toBe(5);
     // The oldest went first: its token's next heartbeat goes through.
     expect(await s.heartbeat('t0', 'o', 10_000)).toBe('send');
     expect(await s.heartbeat(`t${MAX_HEARTBEAT_GATES + 4}`, 'o', 10_000)).toBe('coalesced');
@@ -157,5 +199,25 @@ describe('done table, kind bits', () => {
     t.add(base, now + 60_000, 'success');
     expect(t.get(twin, now)).toBe('success');
     expect(t.size).toBe(1);
+  });
+});
+
+describe('heartbeat gate evictions in the running relay', () => {
+  it('counts them in a metric and warns at most once a minute', async () => {
+    const { createMetrics } = await import('../../src/observability/metrics.js');
+    const { createSharedState } = await import('../../src/service/stores.js');
+    const lines: string[] = [];
+    const logger = createLogger('warn', { write: (l: string) => lines.push(l) });
+    const metrics = createMetrics({ defaultMetrics: false });
+    const shared = await createSharedState(
+      { redis: undefined, keyPrefix: 'x:', rateLimitPerSecond: 0, memoryMegabytes: 1, dedupTtlSeconds: 60 },
+      logger,
+      metrics,
+    );
+    for (let i = 0; i < MAX_HEARTBEAT_GATES + 30; i += 1) await shared.dedup.heartbeat(`g${i}`, 'o', 60_000);
+    await shared.close();
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('sfn_relay_heartbeat_gates_evicted_total 30');
+    expect(lines.filter((l) => l.includes('heartbeat gates evicted'))).toHaveLength(1);
   });
 });

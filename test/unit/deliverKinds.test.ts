@@ -30,6 +30,9 @@ function counting(): Limiter & { taken: number } {
 function setup(
   answers: SendResult[],
   limiters: { limiter: Limiter; heartbeatLimiter: Limiter } = { limiter: counting(), heartbeatLimiter: counting() },
+  breakers: { breaker: SendBreaker; heartbeatBreaker?: SendBreaker } = {
+    breaker: new SendBreaker({ threshold: 100, halfOpenAfterMs: 1000 }),
+  },
 ) {
   const dedup = new MemoryDedupStore();
   const { limiter, heartbeatLimiter } = limiters;
@@ -45,7 +48,7 @@ function setup(
       dedup,
       limiter,
       heartbeatLimiter,
-      breaker: new SendBreaker({ threshold: 100, halfOpenAfterMs: 1000 }),
+      ...breakers,
       metrics: createMetrics({ defaultMetrics: false }),
       logger: createLogger('silent'),
       send: async (e) => {
@@ -58,7 +61,7 @@ function setup(
   const hooks = { claimed: () => undefined, settled: () => undefined };
   const deliver = (e: CallbackEvent) =>
     deliverer.deliver(e, tokenHash(e.taskToken), new AbortController().signal, fate, hooks);
-  return { dedup, limiter, heartbeatLimiter, sent, deliver };
+  return { dedup, limiter, heartbeatLimiter, sent, deliver, deliverer };
 }
 
 const heartbeat: CallbackEvent = { kind: 'heartbeat', taskToken: 'tok-hb' };
@@ -111,11 +114,26 @@ describe('delivery per kind', () => {
     expect(s.sent.map((e) => e.kind)).toEqual(['heartbeat', 'failure']);
   });
 
-  it('reopens the gate after a heartbeat that was not delivered, so its copy goes again at once', async () => {
-    const s = setup([sendError('ThrottlingException', 400)]);
-    expect(await s.deliver(heartbeat)).toMatchObject({ kind: 'retryLater', cause: 'throttled' });
+  it('keeps the gate for its interval after a call answered with an error: a throttled storm costs one call', async () => {
+    const s = setup(Array.from({ length: 200 }, () => sendError('ThrottlingException', 400)));
+    const kinds = new Set<string>();
+    for (let i = 0; i < 200; i += 1) kinds.add((await s.deliver(heartbeat)).kind);
+    expect(s.sent).toHaveLength(1);
+    expect([...kinds].sort()).toEqual(['heartbeatCoalesced', 'retryLater']);
+  });
+
+  it('reopens the gate when the heartbeat was never sent (interrupted before the call), so its copy goes at once', async () => {
+    const s = setup([]);
+    const aborted = new AbortController();
+    aborted.abort();
+    const fate: Fate = (evidence, ownFailures) => decide(evidence, { ...FATE, ownFailures });
+    const hooks = { claimed: () => undefined, settled: () => undefined };
+    const hash = tokenHash(heartbeat.taskToken);
+    expect(await s.deliverer.deliver(heartbeat, hash, aborted.signal, fate, hooks)).toMatchObject({
+      kind: 'retryLater',
+    });
     expect(await s.deliver(heartbeat)).toEqual({ kind: 'heartbeatSent' });
-    expect(s.sent).toHaveLength(2);
+    expect(s.sent).toHaveLength(1);
   });
 
   it('marks the token done (by an unknown kind) when a heartbeat is answered TaskTimedOut', async () => {
@@ -127,6 +145,75 @@ describe('delivery per kind', () => {
       first: 'unknown',
     });
     expect(s.sent).toHaveLength(1);
+  });
+
+  it('keeps heartbeats’ wholesale failures in their own breaker: failures and successes still go', async () => {
+    for (const name of ['AccessDeniedException', 'ThrottlingException']) {
+      const breakers = {
+        breaker: new SendBreaker({ threshold: 10, halfOpenAfterMs: 60_000 }),
+        heartbeatBreaker: new SendBreaker({ threshold: 10, halfOpenAfterMs: 60_000 }),
+      };
+      const s = setup(
+        Array.from({ length: 10 }, () => sendError(name, 400)),
+        { limiter: counting(), heartbeatLimiter: counting() },
+        breakers,
+      );
+      for (let i = 0; i < 10; i += 1) await s.deliver({ kind: 'heartbeat', taskToken: `hb-${i}` });
+      expect(breakers.heartbeatBreaker.state, name).toBe('open');
+      expect(breakers.breaker.state, name).toBe('closed');
+      expect(await s.deliver({ kind: 'failure', taskToken: 'f' }), name).toEqual({ kind: 'failed' });
+      expect(await s.deliver({ kind: 'success', taskToken: 's', output: '{}' }), name).toEqual({ kind: 'succeeded' });
+      // While its breaker is open a heartbeat is handed back without a call, and its gate reopened.
+      const before = s.sent.length;
+      expect(await s.deliver({ kind: 'heartbeat', taskToken: 'hb-new' })).toMatchObject({
+        kind: 'retryLater',
+        cause: 'breaker_open',
+      });
+      expect(s.sent).toHaveLength(before);
+      expect(await s.dedup.heartbeat(tokenHash('hb-new'), 'o', 1000)).toBe('send');
+    }
+  });
+
+  it('records unknown, not its own kind, when a terminal callback is answered TaskTimedOut', async () => {
+    const s = setup([sendError('TaskTimedOut', 400)]);
+    expect(await s.deliver({ kind: 'success', taskToken: 't', output: '1' })).toEqual({ kind: 'alreadyClosed' });
+    expect(await s.deliver({ kind: 'failure', taskToken: 't' })).toEqual({ kind: 'duplicate', first: 'unknown' });
+  });
+
+  it('corrects unknown when a success in flight completes after a heartbeat answered TaskTimedOut', async () => {
+    let answer: (r: SendResult) => void = () => undefined;
+    let calling: () => void = () => undefined;
+    const called = new Promise<void>((resolve) => (calling = resolve));
+    const s = setup([sendError('TaskTimedOut', 400)]);
+    const slow = new Deliverer(
+      { visibilityTimeoutSeconds: 30, failureTtlSeconds: 3600, dedupTtlSeconds: 3600 },
+      {
+        dedup: s.dedup,
+        limiter: counting(),
+        breaker: new SendBreaker({ threshold: 100, halfOpenAfterMs: 1000 }),
+        metrics: createMetrics({ defaultMetrics: false }),
+        logger: createLogger('silent'),
+        send: () =>
+          new Promise<SendResult>((resolve) => {
+            answer = resolve;
+            calling();
+          }),
+      },
+    );
+    const fate: Fate = (evidence, ownFailures) => decide(evidence, { ...FATE, ownFailures });
+    const hooks = { claimed: () => undefined, settled: () => undefined };
+    const success = slow.deliver(
+      { kind: 'success', taskToken: 't', output: '1' },
+      tokenHash('t'),
+      new AbortController().signal,
+      fate,
+      hooks,
+    );
+    expect(await s.deliver({ kind: 'heartbeat', taskToken: 't' })).toEqual({ kind: 'alreadyClosed' });
+    await called;
+    answer({ ok: true, attempts: 1 });
+    expect(await success).toEqual({ kind: 'succeeded' });
+    expect(await s.deliver({ kind: 'failure', taskToken: 't' })).toEqual({ kind: 'duplicate', first: 'success' });
   });
 
   it('counts a heartbeat’s own failures apart from its token’s terminal callbacks', async () => {

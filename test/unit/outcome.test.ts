@@ -15,6 +15,7 @@ describe('decide', () => {
     expect(send(err('InvalidToken', 400))).toMatchObject({ kind: 'deadLetter', reason: 'sfn_invalid_token' });
     expect(send(err('TaskDoesNotExist', 400))).toMatchObject({ kind: 'deadLetter', reason: 'sfn_task_does_not_exist' });
     expect(send(err('ValidationException', 400))).toMatchObject({ kind: 'deadLetter', reason: 'sfn_invalid_request' });
+    expect(send(err('InvalidOutput', 400))).toMatchObject({ kind: 'deadLetter', reason: 'sfn_invalid_request' });
     expect(send(err('ThrottlingException', 400))).toMatchObject({ kind: 'retryLater', cause: 'throttled' });
     expect(send(err('KmsThrottlingException', 400))).toMatchObject({ kind: 'retryLater', cause: 'throttled' });
     expect(send(err('ServiceUnavailable', 503))).toMatchObject({ kind: 'retryLater', cause: 'unavailable' });

@@ -139,8 +139,8 @@ export class DoneTable {
 
   /**
    * Records `hash` as done by `kind` until `expiresAtMs` (never earlier than it was; a record
-   * already there keeps its kind: the first terminal callback wins); the oldest record goes when
-   * the budget is full.
+   * already there keeps its kind: the first terminal callback wins, except that a definite kind
+   * replaces `unknown`, never the reverse); the oldest record goes when the budget is full.
    */
   add(hash: string, expiresAtMs: number, kind: DoneKind = 'failure'): void {
     const k = this.#load(hash);
@@ -154,12 +154,21 @@ export class DoneTable {
       const third = slot * WORDS + 2;
       this.#keys[third] = ((this.#keys[third] ?? 0) | (KIND_CODES.indexOf(kind) << KIND_SHIFT)) >>> 0;
       this.#size += 1;
-    } else if (exp < (this.#exp[slot] ?? 0)) {
-      return;
+    } else {
+      this.#settleKind(slot, kind);
+      if (exp < (this.#exp[slot] ?? 0)) return;
     }
     this.#exp[slot] = exp;
     // A rewrite moves the record to the ring's tail; its earlier entry goes stale.
     this.#pushRing(slot, exp);
+  }
+
+  /** A definite kind (an accepted failure or success) replaces `unknown` (a TaskTimedOut). */
+  #settleKind(slot: number, kind: DoneKind): void {
+    const third = slot * WORDS + 2;
+    const word = this.#keys[third] ?? 0;
+    if (kind === 'unknown' || KIND_CODES[word >>> KIND_SHIFT] !== 'unknown') return;
+    this.#keys[third] = ((word & KEY_MASK) | (KIND_CODES.indexOf(kind) << KIND_SHIFT)) >>> 0;
   }
 
   #pushRing(slot: number, exp: number): void {

@@ -199,6 +199,10 @@ export class FallbackDedupStore implements DedupStore {
     return this.#run((s) => s.heartbeat(hash, owner, intervalMs));
   }
 
+  restartHeartbeat(hash: string, owner: string, intervalMs: number): Promise<boolean> {
+    return this.#run((s) => s.restartHeartbeat(hash, owner, intervalMs));
+  }
+
   reopenHeartbeat(hash: string, owner: string): Promise<void> {
     return this.#run((s) => s.reopenHeartbeat(hash, owner));
   }

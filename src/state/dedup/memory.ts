@@ -4,21 +4,26 @@ import type { ClaimResult, DedupStore, DoneKind, HeartbeatGate } from './store.j
 const MAX_FAILURE_COUNTERS = 100_000;
 /**
  * Heartbeat gates held at most (one per token that had a heartbeat sent within its interval): the
- * oldest goes first when full, which can let one more heartbeat of that token through. 100,000
- * gates of ~100 bytes: ~10 MB, and a relay at SFN_HEARTBEAT_RATE_LIMIT_PER_SECOND=50 with a 10 s
- * interval holds at most 500.
+ * oldest goes first when full (counted: `onHeartbeatGatesEvicted`), which can let one more
+ * heartbeat call of that token through, bounded by the heartbeat rate limit. A gate retains ~600
+ * bytes (key, owner id, lease, map slot; measured with --expose-gc): 20,000 gates ~12 MB. A relay
+ * at SFN_HEARTBEAT_RATE_LIMIT_PER_SECOND=50 with a 10 s interval holds at most 500; 20,000 covers
+ * 2,000/s at 10 s, or 50/s at a 400 s interval.
  */
-export const MAX_HEARTBEAT_GATES = 100_000;
+export const MAX_HEARTBEAT_GATES = 20_000;
 
 type Lease = { owner: string; expiresAt: number };
 
-/** Drops the oldest entries of an insertion-ordered map beyond `max`. */
-function bound<V>(map: Map<string, V>, max: number): void {
+/** Drops the oldest entries of an insertion-ordered map beyond `max`; answers how many. */
+function bound<V>(map: Map<string, V>, max: number): number {
+  let dropped = 0;
   while (map.size > max) {
     const oldest = map.keys().next();
-    if (oldest.done) return;
+    if (oldest.done) break;
     map.delete(oldest.value);
+    dropped += 1;
   }
+  return dropped;
 }
 
 export interface MemoryStoreOptions {
@@ -27,6 +32,8 @@ export interface MemoryStoreOptions {
   maxEntries?: number;
   /** The memory the done-records may take (DEDUP_MEMORY_MAX_MB). */
   memoryMegabytes?: number;
+  /** Heartbeat gates dropped unexpired to keep MAX_HEARTBEAT_GATES (each may cost one extra call). */
+  onHeartbeatGatesEvicted?: (count: number) => void;
 }
 
 /**
@@ -42,9 +49,11 @@ export class MemoryDedupStore implements DedupStore {
   readonly #beats = new Map<string, Lease>();
   readonly #failures = new Map<string, { count: number; expiresAt: number }>();
   readonly #now: () => number;
+  readonly #onGatesEvicted: (count: number) => void;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#now = options.now ?? Date.now;
+    this.#onGatesEvicted = options.onHeartbeatGatesEvicted ?? (() => undefined);
     const entries = options.maxEntries ?? entriesForBudget(options.memoryMegabytes ?? 40);
     this.#done = new DoneTable(entries, this.#now());
   }
@@ -91,8 +100,22 @@ export class MemoryDedupStore implements DedupStore {
     if (first !== undefined) return { done: first };
     if (this.#lease(this.#beats, hash) !== undefined) return 'coalesced';
     this.#beats.set(hash, { owner, expiresAt: this.#now() + intervalMs });
-    bound(this.#beats, MAX_HEARTBEAT_GATES);
+    this.#boundGates();
     return 'send';
+  }
+
+  async restartHeartbeat(hash: string, owner: string, intervalMs: number): Promise<boolean> {
+    const gate = this.#lease(this.#beats, hash);
+    if (gate !== undefined && gate.owner !== owner) return false;
+    this.#beats.delete(hash);
+    this.#beats.set(hash, { owner, expiresAt: this.#now() + intervalMs });
+    this.#boundGates();
+    return true;
+  }
+
+  #boundGates(): void {
+    const evicted = bound(this.#beats, MAX_HEARTBEAT_GATES);
+    if (evicted > 0) this.#onGatesEvicted(evicted);
   }
 
   async reopenHeartbeat(hash: string, owner: string): Promise<void> {

@@ -30,9 +30,14 @@ end
 return out`;
 
 // The record into its window's hash (which expires at the window's end); the claim is over. A
-// record already in that hash keeps its kind (the first terminal callback wins).
+// record already in that hash keeps its kind (the first terminal callback wins), except that a
+// definite kind (f, s) replaces 'u' (found closed by TaskTimedOut); 'u' never replaces anything.
 const COMPLETE = `
-redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[3])
+if ARGV[3] == 'u' or redis.call('HGET', KEYS[1], ARGV[1]) ~= 'u' then
+  redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[3])
+else
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+end
 redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 redis.call('DEL', KEYS[2])
 return 1`;
@@ -63,6 +68,17 @@ end
 if redis.call('SET', KEYS[1], ARGV[2], 'NX', 'PX', ARGV[3]) then return 'send' end
 return 'coalesced'`;
 
+// A heartbeat's call starts: its gate (KEYS[1]) is set again for the interval from now if this
+// owner still holds it or it has expired (1: call); a gate another owner took since is left alone
+// (0: that copy calls instead).
+const RESTART = `
+local v = redis.call('GET', KEYS[1])
+if not v or v == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0`;
+
 interface Scripts {
   relayHeartbeat(...keysThenArgs: (string | number)[]): Promise<string>;
   relayClaim(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<string[]>;
@@ -70,6 +86,7 @@ interface Scripts {
   relayComplete(hashKey: string, claimKey: string, field: string, expiresAtMs: number, value: string): Promise<number>;
   relayRelease(key: string, owner: string): Promise<number>;
   relayRenew(key: string, owner: string, leaseMs: number): Promise<number>;
+  relayRestart(key: string, owner: string, intervalMs: number): Promise<number>;
   relayFail(key: string, ttlMs: number): Promise<number>;
 }
 
@@ -126,6 +143,7 @@ export class RedisDedupStore implements DedupStore {
     redis.defineCommand('relayComplete', { numberOfKeys: 2, lua: COMPLETE });
     redis.defineCommand('relayRelease', { numberOfKeys: 1, lua: RELEASE });
     redis.defineCommand('relayRenew', { numberOfKeys: 1, lua: RENEW });
+    redis.defineCommand('relayRestart', { numberOfKeys: 1, lua: RESTART });
     redis.defineCommand('relayFail', { numberOfKeys: 1, lua: FAIL });
     redis.defineCommand('relayHeartbeat', { numberOfKeys: this.#keys.lookups + 1, lua: HEARTBEAT });
     this.#redis = redis as RedisClient & Scripts;
@@ -229,6 +247,10 @@ export class RedisDedupStore implements DedupStore {
     const r = raw === 'send' || raw === 'coalesced' ? raw : doneAnswer(raw);
     if (r === undefined) throw new Error(`unexpected heartbeat answer from Redis: ${String(raw)}`);
     return r;
+  }
+
+  async restartHeartbeat(hash: string, owner: string, intervalMs: number): Promise<boolean> {
+    return Number(await this.#redis.relayRestart(this.#keys.token(hash).heartbeat, owner, intervalMs)) === 1;
   }
 
   async reopenHeartbeat(hash: string, owner: string): Promise<void> {

@@ -40,7 +40,10 @@ export function isDoneAnswer(r: ClaimResult | HeartbeatGate): r is Done {
 export interface DedupStore {
   readonly kind: StoreKind;
   claim(hash: string, owner: string, leaseMs: number): Promise<ClaimResult>;
-  /** Records the hash as done by `first` for `ttlMs`, whoever held the claim; a record already there keeps its kind. */
+  /**
+   * Records the hash as done by `first` for `ttlMs`, whoever held the claim; a record already there
+   * keeps its kind, except that a definite kind (failure, success) replaces `unknown`.
+   */
   complete(hash: string, ttlMs: number, first: DoneKind): Promise<void>;
   /** Drops the claim if `owner` still holds it. */
   release(hash: string, owner: string): Promise<void>;
@@ -59,6 +62,13 @@ export interface DedupStore {
    * across replicas on Redis): at most one heartbeat call per token per interval.
    */
   heartbeat(hash: string, owner: string, intervalMs: number): Promise<HeartbeatGate>;
+  /**
+   * As the heartbeat's call starts: restarts the gate's interval from now if `owner` still holds it
+   * or it has expired meanwhile (a wait in the heartbeat limiter), and answers true (call). A gate
+   * another copy took since is left alone and the answer is false: that copy calls (or called)
+   * instead, so this one is coalesced. Calls of one token start at least `intervalMs` apart.
+   */
+  restartHeartbeat(hash: string, owner: string, intervalMs: number): Promise<boolean>;
   /** Frees the gate if `owner` still holds it: the heartbeat was not delivered and is retried. */
   reopenHeartbeat(hash: string, owner: string): Promise<void>;
   close(): Promise<void>;
