@@ -35,6 +35,8 @@ export interface Metrics {
   rateLimiterMode: Gauge<'mode'>;
   setRateLimiterMode(mode: 'shared' | 'local' | 'off'): void;
   setBreaker(state: BreakerState): void;
+  /** The heartbeats' own breaker (never pauses intake). */
+  setHeartbeatBreaker(state: BreakerState): void;
   setDedupStore(kind: StoreKind): void;
 }
 
@@ -71,6 +73,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   const breakerState = new Gauge({
     name: 'sfn_relay_circuit_breaker_state',
     help: 'Circuit breaker around SendTaskFailure: 1 for the current state (closed, open, half_open)',
+    labelNames: ['state'] as const,
+    registers,
+  });
+  const heartbeatBreakerState = new Gauge({
+    name: 'sfn_relay_heartbeat_breaker_state',
+    help: 'Circuit breaker around SendTaskHeartbeat (never pauses intake): 1 for the current state (closed, open, half_open)',
     labelNames: ['state'] as const,
     registers,
   });
@@ -179,16 +187,25 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       for (const m of ['shared', 'local', 'off']) rateLimiterMode.set({ mode: m }, m === mode ? 1 : 0);
     },
     setBreaker(state) {
-      for (const s of ['closed', 'open', 'half_open']) breakerState.set({ state: s }, 0);
-      breakerState.set({ state: state === 'halfOpen' ? 'half_open' : state }, 1);
+      setState(breakerState, state);
+    },
+    setHeartbeatBreaker(state) {
+      setState(heartbeatBreakerState, state);
     },
     setDedupStore(kind) {
       for (const k of ['memory', 'redis']) dedupStore.set({ store: k }, k === kind ? 1 : 0);
     },
   };
   metrics.setBreaker('closed');
+  metrics.setHeartbeatBreaker('closed');
   zeroSeries(metrics);
   return metrics;
+}
+
+/** One breaker gauge: 1 for the current state, 0 for the others. */
+function setState(gauge: Gauge<'state'>, state: BreakerState): void {
+  for (const s of ['closed', 'open', 'half_open']) gauge.set({ state: s }, 0);
+  gauge.set({ state: state === 'halfOpen' ? 'half_open' : state }, 1);
 }
 
 /**

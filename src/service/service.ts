@@ -84,7 +84,10 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const heartbeatBreaker = new SendBreaker({
     threshold: config.breakerThreshold,
     halfOpenAfterMs: config.breakerHalfOpenAfterMs,
-    onStateChange: (state) => logger.warn({ heartbeat_breaker: state }, 'heartbeat circuit breaker state changed'),
+    onStateChange: (state) => {
+      metrics.setHeartbeatBreaker(state);
+      logger.warn({ heartbeat_breaker: state }, 'heartbeat circuit breaker state changed');
+    },
   });
 
   const relay = new Relay(relaySettings(config, checked), {
