@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { inject } from 'vitest';
+import { afterAll, inject } from 'vitest';
 import { createLogger } from '../../src/core/log.js';
 import { createRedis, type RedisClient } from '../../src/state/redis.js';
 
@@ -30,4 +30,20 @@ export function testRedisCluster(): RedisClient {
     { url: inject('redisCluster').url, cluster: true, caFile: undefined, username: undefined, password: undefined },
     createLogger('silent'),
   );
+}
+
+/**
+ * The test run's standalone Redis and Redis Cluster for one test file, with a prefix of its own:
+ * the file's keys are deleted and both clients closed after it.
+ */
+export function useRedisAndCluster(): { redis: Redis; cluster: RedisClient; prefix: string } {
+  const redis = testRedis();
+  const prefix = uniquePrefix();
+  const cluster = testRedisCluster();
+  afterAll(async () => {
+    await cleanup(redis, prefix);
+    redis.disconnect();
+    cluster.disconnect();
+  });
+  return { redis, cluster, prefix };
 }

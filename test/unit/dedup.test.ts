@@ -1,7 +1,7 @@
 /** One contract, three stores: in memory, Redis standalone and a Redis Cluster (real servers). */
 
 import { createHash } from 'node:crypto';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/core/log.js';
 import { DoneTable } from '../../src/state/dedup/doneTable.js';
 import { FallbackDedupStore } from '../../src/state/dedup/fallback.js';
@@ -9,17 +9,10 @@ import { MemoryDedupStore } from '../../src/state/dedup/memory.js';
 import { RedisDedupStore } from '../../src/state/dedup/redis.js';
 import type { DedupStore } from '../../src/state/dedup/store.js';
 import { isConnectionError, redisErrorCode } from '../../src/state/redisErrors.js';
-import { cleanup, testRedis, testRedisCluster, uniquePrefix } from '../support/redis.js';
+import { cleanup, uniquePrefix, useRedisAndCluster } from '../support/redis.js';
 import { waitFor } from '../support/wait.js';
 
-const redis = testRedis();
-const prefix = uniquePrefix();
-const cluster = testRedisCluster();
-afterAll(async () => {
-  await cleanup(redis, prefix);
-  redis.disconnect();
-  cluster.disconnect();
-});
+const { redis, cluster, prefix } = useRedisAndCluster();
 
 const stores: [string, () => DedupStore][] = [
   ['memory', () => new MemoryDedupStore()],

@@ -4,7 +4,7 @@
  * heartbeat per token per interval through — in memory, Redis standalone and a Redis Cluster.
  */
 import { createHash } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/core/log.js';
 import { bytesPerEntry, DoneTable } from '../../src/state/dedup/doneTable.js';
 import { FallbackDedupStore } from '../../src/state/dedup/fallback.js';
@@ -12,17 +12,10 @@ import { MAX_HEARTBEAT_GATES, MemoryDedupStore } from '../../src/state/dedup/mem
 import { RedisDedupStore } from '../../src/state/dedup/redis.js';
 import { RedisKeys } from '../../src/state/dedup/redisKeys.js';
 import type { DedupStore } from '../../src/state/dedup/store.js';
-import { cleanup, testRedis, testRedisCluster, uniquePrefix } from '../support/redis.js';
+import { useRedisAndCluster } from '../support/redis.js';
 import { waitFor } from '../support/wait.js';
 
-const redis = testRedis();
-const prefix = uniquePrefix();
-const cluster = testRedisCluster();
-afterAll(async () => {
-  await cleanup(redis, prefix);
-  redis.disconnect();
-  cluster.disconnect();
-});
+const { redis, cluster, prefix } = useRedisAndCluster();
 
 const hex = (s: string) => createHash('sha256').update(s).digest('hex');
 const fresh = () => hex(`token ${Math.random()}`);
