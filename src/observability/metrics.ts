@@ -70,18 +70,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'sfn_relay_' });
   const registers = [registry];
-  const breakerState = new Gauge({
-    name: 'sfn_relay_circuit_breaker_state',
-    help: 'Circuit breaker around SendTaskFailure: 1 for the current state (closed, open, half_open)',
-    labelNames: ['state'] as const,
-    registers,
-  });
-  const heartbeatBreakerState = new Gauge({
-    name: 'sfn_relay_heartbeat_breaker_state',
-    help: 'Circuit breaker around SendTaskHeartbeat (never pauses intake): 1 for the current state (closed, open, half_open)',
-    labelNames: ['state'] as const,
-    registers,
-  });
+  const breakerGauge = (name: string, around: string) =>
+    new Gauge({
+      name,
+      help: `Circuit breaker around ${around}: 1 for the current state (closed, open, half_open)`,
+      labelNames: ['state'] as const,
+      registers,
+    });
+  const breakerState = breakerGauge('sfn_relay_circuit_breaker_state', 'SendTaskFailure');
+  const heartbeatBreakerState = breakerGauge(
+    'sfn_relay_heartbeat_breaker_state',
+    'SendTaskHeartbeat (never pauses intake)',
+  );
   const dedupStore = new Gauge({
     name: 'sfn_relay_dedup_store',
     help: 'Dedup store answering now: 1 for redis or memory',

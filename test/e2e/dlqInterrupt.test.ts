@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadLetterEntry } from '../../src/pipeline/deadLetter.js';
-import { CLI, cliEnv } from '../support/cli.js';
+import { CLI, cliEnv, collectOutput } from '../support/cli.js';
 import { queueCounts, type SqsEmulator, startSqs } from '../support/emulators.js';
 import { waitFor } from '../support/wait.js';
 
@@ -48,18 +48,12 @@ describe('dlq redrive interrupted by SIGINT', () => {
     const child = spawn(process.execPath, [CLI, 'dlq', 'redrive', '--dlq-url', dlq, '--queue-url', source], {
       env: cliEnv(sqs.endpoint),
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d;
-    });
+    const output = collectOutput(child);
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     await waitFor('the redrive to have moved some', () => queueCounts(sqs.server, name).total >= 10);
     child.kill('SIGINT');
-    expect(await exited, stderr).toBe(130);
+    expect(await exited, output.stderr).toBe(130);
+    const { stdout, stderr } = output;
     const moved = Number(/^moved (\d+), /.exec(stdout)?.[1]);
     const inSource = queueCounts(sqs.server, name).total;
     expect(moved).toBe(inSource);

@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { collectOutput } from '../support/cli.js';
 import { killRelays, type RelayProcess, startRelayProcess } from '../support/relayProcess.js';
 import { freePort, waitFor } from '../support/wait.js';
 
@@ -27,15 +28,8 @@ function script(
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, env: { ...process.env, ...env } });
     children.push(child);
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d;
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err += d;
-    });
-    child.once('exit', (code) => resolve({ code, out, err }));
+    const output = collectOutput(child);
+    child.once('exit', (code) => resolve({ code, out: output.stdout, err: output.stderr }));
   });
 }
 

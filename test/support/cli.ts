@@ -1,5 +1,7 @@
 /** `sfn-relay` as users run it: the built CLI in a child process, with test credentials. */
+
 import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 
@@ -35,19 +37,12 @@ export function runCli(
       env: { ...cliEnv(sqsEndpoint), ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d;
-    });
+    const output = collectOutput(child);
     child.stdin.end(stdin ?? '');
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('exit', (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      resolve({ code, stdout: output.stdout, stderr: output.stderr });
     });
   });
 }
@@ -66,4 +61,19 @@ export async function expectRefusals(
     expect(r.stderr, args.join(' ')).toMatch(message);
     expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
   }
+}
+
+/** What a child process wrote, read as it goes (`stdout`, `stderr` are the text so far). */
+export function collectOutput(child: { stdout: Readable | null; stderr: Readable | null }): {
+  readonly stdout: string;
+  readonly stderr: string;
+} {
+  const output = { stdout: '', stderr: '' };
+  child.stdout?.on('data', (d: Buffer) => {
+    output.stdout += d;
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    output.stderr += d;
+  });
+  return output;
 }
