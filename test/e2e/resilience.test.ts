@@ -203,8 +203,15 @@ describe('resilience', () => {
     mark('emu.proxy.setFault(undefined);');
     emu.proxy.setFault(undefined);
 
-    // 1. Every valid execution is FAILED with its exact error and cause.
-    const results = await Promise.all(tasks.map((t) => executionFailure(emu.sfn.client, t.executionArn)));
+    // 1. Every valid execution is FAILED with its exact error and cause. stepfunctions-local writes
+    // ActivityFailed up to ~1 s after the call it answered: read again while any is still RUNNING
+    // (bounded: 10 s), then assert on what it says.
+    const read = () => Promise.all(tasks.map((t) => executionFailure(emu.sfn.client, t.executionArn)));
+    let results = await read();
+    for (const until = Date.now() + 10_000; results.some((r) => r.status === 'RUNNING') && Date.now() < until; ) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      results = await read();
+    }
     for (const [i, r] of results.entries()) {
       if (r.error !== event(i).error) {
         // Seen once in a loaded run (error missing from the ActivityFailed event): keep what the
